@@ -33,7 +33,7 @@ class Discovery(_Strict):
       * ``sitemap``: sitemap or sitemap index (gzip allowed); ``<loc>`` are candidates.
       * ``listing``: an HTML page; links matched by ``selector`` (CSS) are candidates;
         more pages through ``next_selector`` (a link to follow) or ``page_template``
-        (``{n}`` = 1, 2, ...), at most ``max_pages`` listing pages.
+        (``{n}`` = ``page_start``, ``page_start`` + 1, ...), at most ``max_pages`` listing pages.
       * ``json``: a JSON list endpoint; ``items_path`` (dot path, empty = top level) is the
         list, ``url_field`` / ``date_field`` / ``title_field`` name fields of each item.
     """
@@ -44,6 +44,7 @@ class Discovery(_Strict):
     next_selector: str | None = None
     page_template: str | None = None
     max_pages: int = Field(default=1, ge=1, le=50)
+    page_start: int = Field(default=2, ge=0, description="{n} of the second listing page")
     items_path: str = ""
     url_field: str | None = None
     date_field: str | None = None

@@ -176,8 +176,11 @@ class Snapshot(Base):
     version_id: Mapped[int | None] = mapped_column(ForeignKey("document_version.id",
                                                               ondelete="SET NULL"))
     via: Mapped[str] = mapped_column(Text, server_default="http")  # http | warc
+    purpose: Mapped[str] = mapped_column(Text, server_default="page")  # page | discovery
     __table_args__ = (
         CheckConstraint(f"outcome IN ({_in(OUTCOMES)})", name="outcome"),
+        CheckConstraint("via IN ('http', 'warc')", name="via"),
+        CheckConstraint("purpose IN ('page', 'discovery')", name="purpose"),
         # A WARC record is one fetch: importing the same archive again adds nothing.
         Index("uq_snapshot_archived", "requested_url", "fetched_at", unique=True,
               postgresql_where=text("via = 'warc'")),

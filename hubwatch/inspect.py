@@ -1,0 +1,134 @@
+"""What the CLI shows: one page extracted without storing (``hubwatch extract``), and
+the operators' status tables (``hubwatch status``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from rich.table import Table
+
+from flows.outcomes import Outcome
+
+
+def inspect_target(target: str, *, original_url: str | None = None,
+                   with_boilerplate: bool = False) -> dict:
+    """Extract one file or http(s) URL as the pipeline would, storing nothing.
+
+    A file is read as raw bytes (``original_url`` is its URL for canonical and date
+    rules); a URL is fetched with the pipeline's fetcher, its own host and port being the
+    only allowed ones. Never raises for a bad page: ``outcome`` and ``error`` say why.
+
+    Returns the ``--format jsonl`` record: file, url, title, text, published_at (ISO 8601
+    with offset or None), published_precision, author, language, canonical_url, outcome,
+    error, mentions (entity, surface, start, end, zone) and, when asked,
+    boilerplate_mentions.
+    """
+    record: dict = {"file": None, "url": original_url, "title": None, "text": None,
+                    "published_at": None, "published_precision": None, "author": None,
+                    "language": None, "canonical_url": None, "outcome": None, "error": None,
+                    "mentions": []}
+    if target.startswith(("http://", "https://")):
+        record["url"] = target
+        body, content_type, fetched_at, final_url = _fetch(target, record)
+    else:
+        record["file"] = target
+        body, content_type, fetched_at, final_url = _read(target, record)
+    if body is None:
+        return record
+    return _extract(record, body, content_type, fetched_at, final_url, with_boilerplate)
+
+
+def _read(path: str, record: dict):
+    try:
+        body = Path(path).read_bytes()
+    except OSError as exc:
+        record.update(outcome=Outcome.NETWORK_ERROR.value, error=f"cannot read file: {exc}")
+        return None, None, None, None
+    return body, None, dt.datetime.now(dt.UTC), record["url"]
+
+
+def _fetch(url: str, record: dict):
+    from flows.fetch import Fetcher
+    from flows.orchestration import fetch_settings
+    from flows.urls import host_of
+
+    with Fetcher(fetch_settings()) as fetcher:
+        res = fetcher.fetch(url, allowed_hosts={host_of(url)}, expect="page")
+    if res.outcome != Outcome.OK:
+        record.update(outcome=str(res.outcome), error=res.error or f"HTTP {res.status}")
+        return None, None, None, None
+    return res.body, res.headers.get("content-type"), res.fetched_at, res.final_url
+
+
+def _extract(record: dict, body: bytes, content_type, fetched_at, final_url, with_bp: bool):
+    from config.settings import get_settings
+    from config.watchlist import load_watchlist
+    from flows.extract import ExtractError, parse_page
+    from flows.match import Matcher
+
+    try:
+        page = parse_page(body, url=final_url, content_type=content_type, fetched_at=fetched_at)
+    except ExtractError as exc:
+        record.update(outcome=str(exc.outcome), error=str(exc))
+        return record
+    matcher = Matcher(load_watchlist(get_settings().watchlist_file))
+    mentions = matcher.find(page.title, page.text)
+    record.update(
+        title=page.title, text=page.text, author=page.author, language=page.language,
+        published_at=page.published_at.isoformat() if page.published_at else None,
+        published_precision=page.published_precision, canonical_url=page.canonical_url,
+        outcome=Outcome.OK.value,
+        mentions=[{"entity": m.entity, "surface": m.surface, "start": m.start, "end": m.end,
+                   "zone": m.zone} for m in mentions])
+    if with_bp:
+        record["boilerplate_mentions"] = [
+            {"entity": m.entity, "surface": m.surface, "block": i}
+            for i, block in enumerate(page.boilerplate) for m in matcher.find("", block)]
+    return record
+
+
+def status_tables(limit: int = 10) -> list[Table]:
+    """Recent crawl runs and per-source health, as rich tables."""
+    from sqlalchemy import text
+
+    from models.db import get_engine
+
+    runs = Table(title="Recent crawl runs")
+    for col in ("run", "flow", "started (UTC)", "minutes", "status", "fetched", "new versions",
+                "errors"):
+        runs.add_column(col)
+    health = Table(title="Sources")
+    for col in ("source", "last success (UTC)", "failures in a row", "pages last run",
+                "new versions last run"):
+        health.add_column(col)
+    with get_engine().connect() as conn:
+        for r in conn.execute(text(
+                "SELECT id, flow_name, started_at, ended_at, run_status, counts FROM crawl_run "
+                "ORDER BY id DESC LIMIT :n"), {"n": limit}):
+            minutes = (f"{(r.ended_at - r.started_at).total_seconds() / 60:.1f}"
+                       if r.ended_at else "-")
+            runs.add_row(str(r.id), r.flow_name, f"{r.started_at:%Y-%m-%d %H:%M}", minutes,
+                         r.run_status, str(r.counts.get("pages_fetched", "-")),
+                         str(r.counts.get("new_versions", "-")), str(r.counts.get("errors", "-")))
+        for r in conn.execute(text(_HEALTH_SQL)):
+            health.add_row(r.slug, f"{r.last_ok:%Y-%m-%d %H:%M}" if r.last_ok else "never",
+                           str(r.failures), str(r.pages), str(r.new_versions))
+    return [runs, health]
+
+
+_HEALTH_SQL = """
+WITH last_run AS (SELECT max(crawl_run_id) AS id, source_id FROM snapshot GROUP BY source_id)
+SELECT s.slug,
+       (SELECT max(fetched_at) FROM snapshot x WHERE x.source_id = s.id
+          AND x.outcome IN ('ok', 'not_modified')) AS last_ok,
+       (SELECT count(*) FROM snapshot x WHERE x.source_id = s.id AND x.fetched_at >
+          coalesce((SELECT max(fetched_at) FROM snapshot y WHERE y.source_id = s.id
+                    AND y.outcome IN ('ok', 'not_modified')), '-infinity')) AS failures,
+       (SELECT count(*) FROM snapshot x WHERE x.source_id = s.id AND x.crawl_run_id = lr.id
+          AND x.purpose = 'page') AS pages,
+       (SELECT count(*) FROM snapshot x WHERE x.source_id = s.id AND x.crawl_run_id = lr.id
+          AND x.new_version) AS new_versions
+FROM source s LEFT JOIN last_run lr ON lr.source_id = s.id
+ORDER BY s.slug
+"""

@@ -1,0 +1,339 @@
+"""Session-taking writes. None of these commit: the caller owns the transaction.
+
+Every write is idempotent (unique keys, ``ON CONFLICT``), so a retried task or two runs
+in parallel never duplicate a document, version or mention. Versions of one document are
+serialised by locking its ``document`` row (``SELECT ... FOR UPDATE``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from config.sources import CATCH_ALL_SLUG, SourceConfig
+from models.schema import (
+    Alias,
+    CrawlRun,
+    Document,
+    DocumentUrl,
+    DocumentVersion,
+    Entity,
+    Mention,
+    Snapshot,
+    Source,
+)
+
+_WS = re.compile(r"\s+")
+
+
+def content_hash(title: str, main_text: str) -> str:
+    """SHA-256 of the normalised title + main text: what decides a new version.
+
+    Normalisation: Unicode NFC, whitespace runs folded to one space, trimmed, so that a
+    re-flowed paragraph or a changed script/counter/ad (not part of the main text) never
+    makes a version (case 30: an error or placeholder page is never hashed at all).
+    """
+    norm = [_WS.sub(" ", unicodedata.normalize("NFC", part)).strip() for part in (title, main_text)]
+    return hashlib.sha256("\n".join(norm).encode("utf-8")).hexdigest()
+
+
+# -- sources and watch-list ------------------------------------------------------------
+
+def sync_sources(session: Session, sources: Iterable[SourceConfig]) -> dict[str, int]:
+    """Upsert the configured sources and the catch-all; return ``{slug: id}``.
+
+    A source missing from the file is kept (its documents refer to it) but set inactive.
+    """
+    sources = list(sources)
+    rows = [dict(slug=s.slug, name=s.name, kind=s.kind, language=s.language,
+                 timezone=s.timezone, active=s.active, allowed_hosts=s.allowed_hosts)
+            for s in sources]
+    rows.append(dict(slug=CATCH_ALL_SLUG, name="Pages of no configured source", kind="other",
+                     language=None, timezone="Asia/Shanghai", active=False, allowed_hosts=[]))
+    stmt = insert(Source).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[Source.slug],
+        set_={c: stmt.excluded[c] for c in ("name", "kind", "language", "timezone", "active",
+                                             "allowed_hosts")} | {"updated_at": func.now()},
+    )
+    session.execute(stmt)
+    known = [r["slug"] for r in rows]
+    session.execute(update(Source).where(Source.slug.not_in(known)).values(active=False))
+    return dict(session.execute(select(Source.slug, Source.id)).all())
+
+
+@dataclass(frozen=True)
+class AliasSpec:
+    text: str
+    language: str | None = None
+    ambiguous: bool = False
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    key: str
+    name: str
+    name_zh: str | None = None
+    parent: str | None = None
+    aliases: tuple[AliasSpec, ...] = field(default_factory=tuple)
+
+
+def sync_entities(session: Session, entities: Sequence[EntitySpec]) -> dict[str, int]:
+    """Upsert entities and aliases; deactivate those no longer listed. Returns ``{key: id}``.
+
+    Nothing is deleted: stored mentions keep pointing at a deactivated alias until a
+    reprocess removes them.
+    """
+    rows = [dict(key=e.key, name=e.name, name_zh=e.name_zh, active=True) for e in entities]
+    if rows:
+        stmt = insert(Entity).values(rows)
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=[Entity.key],
+            set_={"name": stmt.excluded.name, "name_zh": stmt.excluded.name_zh, "active": True}))
+    keys = [e.key for e in entities]
+    session.execute(update(Entity).where(Entity.key.not_in(keys)).values(active=False))
+    ids = dict(session.execute(select(Entity.key, Entity.id)).all())
+    for e in entities:
+        session.execute(update(Entity).where(Entity.key == e.key)
+                        .values(parent_id=ids.get(e.parent) if e.parent else None))
+    alias_rows = [dict(entity_id=ids[e.key], alias_text=a.text, language=a.language,
+                       ambiguous=a.ambiguous, active=True) for e in entities for a in e.aliases]
+    session.execute(update(Alias).values(active=False))
+    if alias_rows:
+        stmt = insert(Alias).values(alias_rows)
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=[Alias.entity_id, Alias.alias_text],
+            set_={"language": stmt.excluded.language, "ambiguous": stmt.excluded.ambiguous,
+                  "active": True}))
+    return ids
+
+
+def alias_ids(session: Session) -> dict[tuple[str, str], int]:
+    """``{(entity key, alias text): alias id}`` for the active aliases."""
+    rows = session.execute(select(Entity.key, Alias.alias_text, Alias.id)
+                           .join(Entity, Entity.id == Alias.entity_id)
+                           .where(Alias.active))
+    return {(k, a): i for k, a, i in rows}
+
+
+# -- crawl runs ----------------------------------------------------------------------
+
+def start_run(session: Session, flow_name: str, parameters: dict,
+              flow_run_id: str | None = None) -> int:
+    """Create (or, for a retried flow run, find) the crawl_run row; return its id."""
+    stmt = insert(CrawlRun).values(flow_name=flow_name, parameters=parameters,
+                                   flow_run_id=flow_run_id)
+    if flow_run_id is not None:
+        stmt = stmt.on_conflict_do_update(index_elements=[CrawlRun.flow_run_id],
+                                          set_={"run_status": "running", "ended_at": None})
+    return session.execute(stmt.returning(CrawlRun.id)).scalar_one()
+
+
+def finish_run(session: Session, run_id: int, status: str, counts: dict,
+               error: str | None = None) -> None:
+    """Close a crawl run with its status (``completed`` | ``failed``) and counts."""
+    session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(
+        run_status=status, counts=counts, error_message=error, ended_at=func.now()))
+
+
+# -- documents -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class KnownDocument:
+    id: int
+    etag: str | None
+    last_modified: str | None
+    has_version: bool
+
+
+def find_document(session: Session, url: str) -> KnownDocument | None:
+    """The document any of whose known URLs (or canonical URL) is ``url``."""
+    row = session.execute(
+        select(Document.id, Document.etag, Document.last_modified)
+        .join(DocumentUrl, DocumentUrl.document_id == Document.id, isouter=True)
+        .where((DocumentUrl.url == url) | (Document.canonical_url == url)).limit(1)).first()
+    if row is None:
+        return None
+    has_version = session.execute(select(DocumentVersion.id).where(
+        DocumentVersion.document_id == row.id).limit(1)).first() is not None
+    return KnownDocument(row.id, row.etag, row.last_modified, has_version)
+
+
+def current_hash_of(session: Session, canonical_url: str) -> tuple[int, str | None] | None:
+    """``(document id, current content hash)`` of the document at ``canonical_url``."""
+    row = session.execute(
+        select(Document.id, DocumentVersion.content_hash)
+        .join(DocumentVersion, (DocumentVersion.document_id == Document.id)
+              & DocumentVersion.valid_to.is_(None), isouter=True)
+        .where(Document.canonical_url == canonical_url)).first()
+    return (row[0], row[1]) if row else None
+
+
+def resolve_document(session: Session, *, canonical_url: str, urls: Iterable[str],
+                     source_id: int, seen_at: dt.datetime) -> int:
+    """The id of the document for ``canonical_url``, created if new; ``urls`` map to it.
+
+    A URL already mapped to another document keeps its mapping (first writer wins).
+    """
+    stmt = insert(Document).values(canonical_url=canonical_url, source_id=source_id,
+                                   first_seen_at=seen_at)
+    session.execute(stmt.on_conflict_do_nothing(index_elements=[Document.canonical_url]))
+    doc_id = session.execute(select(Document.id).where(
+        Document.canonical_url == canonical_url)).scalar_one()
+    # An archive imported out of order may show an earlier sighting.
+    session.execute(update(Document).where(Document.id == doc_id,
+                                           Document.first_seen_at > seen_at)
+                    .values(first_seen_at=seen_at))
+    url_rows = [dict(url=u, document_id=doc_id) for u in dict.fromkeys([canonical_url, *urls])]
+    session.execute(insert(DocumentUrl).values(url_rows).on_conflict_do_nothing())
+    return doc_id
+
+
+def touch_document(session: Session, doc_id: int, *, fetched_at: dt.datetime,
+                   etag: str | None = None, last_modified: str | None = None,
+                   gone: bool = False, available: bool = False) -> None:
+    """Record a fetch of the document: last fetch time, validators, gone or back.
+
+    ``gone``: 404/410 at ``fetched_at`` (kept only if no later successful fetch);
+    ``available``: a successful fetch, which clears ``gone_at`` set before it.
+    """
+    doc = Document.__table__.c
+    values: dict = {"last_fetched_at": func.greatest(doc.last_fetched_at, fetched_at)}
+    if available:
+        if etag or last_modified:  # a 304 may omit them: keep the stored validators
+            values |= {"etag": etag, "last_modified": last_modified}
+        session.execute(update(Document).where(doc.id == doc_id,
+                                               (doc.last_fetched_at.is_(None))
+                                               | (doc.last_fetched_at <= fetched_at))
+                        .values(**values))
+        session.execute(update(Document).where(doc.id == doc_id, doc.gone_at <= fetched_at)
+                        .values(gone_at=None))
+        return
+    session.execute(update(Document).where(doc.id == doc_id).values(**values))
+    if gone:
+        last_ok = session.execute(select(func.max(Snapshot.fetched_at)).where(
+            Snapshot.document_id == doc_id,
+            Snapshot.outcome.in_(("ok", "not_modified")))).scalar()
+        if last_ok is None or last_ok < fetched_at:
+            session.execute(update(Document).where(doc.id == doc_id, doc.gone_at.is_(None))
+                            .values(gone_at=fetched_at))
+
+
+# -- snapshots -----------------------------------------------------------------------
+
+def record_snapshot(session: Session, **values) -> int | None:
+    """Insert one snapshot row; return its id, or None if this archived fetch was stored
+    before (``via='warc'`` rows are unique on URL + capture time)."""
+    stmt = insert(Snapshot).values(**values)
+    if values.get("via") == "warc":
+        stmt = stmt.on_conflict_do_nothing(
+            index_elements=[Snapshot.requested_url, Snapshot.fetched_at],
+            index_where=text("via = 'warc'"))
+    return session.execute(stmt.returning(Snapshot.id)).scalar_one_or_none()
+
+
+def link_snapshot(session: Session, snapshot_id: int, *, document_id: int | None,
+                  version_id: int | None = None) -> None:
+    session.execute(update(Snapshot).where(Snapshot.id == snapshot_id).values(
+        document_id=document_id, version_id=version_id, new_version=version_id is not None))
+
+
+# -- versions ------------------------------------------------------------------------
+
+@dataclass
+class VersionInput:
+    """Everything a new version stores (derived fields from the extractor)."""
+
+    captured_at: dt.datetime
+    final_url: str
+    canonical_url: str
+    content_type: str | None
+    raw_body: bytes
+    encoding: str | None
+    title: str
+    main_text: str
+    published_at: dt.datetime | None
+    published_precision: str | None
+    author: str | None
+    language: str | None
+    extractor_version: str
+    watchlist_revision: str | None = None
+
+
+@dataclass(frozen=True)
+class MentionRow:
+    entity_key: str
+    alias: str
+    surface: str
+    zone: str
+    start: int
+    end: int
+    sentence: str
+
+
+def add_version(session: Session, doc_id: int, data: VersionInput,
+                mentions: Sequence[MentionRow], entity_ids: dict[str, int],
+                alias_id_map: dict[tuple[str, str], int]) -> int | None:
+    """Store ``data`` as a new version of ``doc_id`` if its content differs from the version
+    valid at ``data.captured_at``; return the new version id or None.
+
+    Captures may arrive out of order (archives): the version is slotted into the timeline
+    by capture time, the neighbours' ``valid_to``/``valid_from`` are adjusted, and version
+    numbers are renumbered in capture-time order. A later version with the same content
+    is extended back to this capture instead of duplicated.
+    """
+    session.execute(select(Document.id).where(Document.id == doc_id).with_for_update())
+    digest = content_hash(data.title, data.main_text)
+    at = data.captured_at
+    V = DocumentVersion
+    before = session.execute(select(V.id, V.content_hash, V.valid_from).where(
+        V.document_id == doc_id, V.valid_from <= at).order_by(V.valid_from.desc()).limit(1)).first()
+    if before is not None and (before.content_hash == digest or before.valid_from == at):
+        return None  # same content, or this very capture was stored already
+    after = session.execute(select(V.id, V.content_hash, V.valid_from).where(
+        V.document_id == doc_id, V.valid_from > at).order_by(V.valid_from).limit(1)).first()
+    if after is not None and after.content_hash == digest:
+        session.execute(update(V).where(V.id == after.id).values(valid_from=at, captured_at=at))
+        if before is not None:
+            session.execute(update(V).where(V.id == before.id).values(valid_to=at))
+        return None
+    if before is not None:
+        session.execute(update(V).where(V.id == before.id).values(valid_to=at))
+    next_no = session.execute(select(func.coalesce(func.max(V.version_no), 0) + 1)
+                              .where(V.document_id == doc_id)).scalar_one()
+    version_id = session.execute(insert(V).values(
+        document_id=doc_id, version_no=next_no, valid_from=at,
+        valid_to=after.valid_from if after is not None else None, content_hash=digest,
+        **vars(data)).returning(V.id)).scalar_one()
+    if after is not None:  # slotted into the past: keep numbers in capture-time order
+        _renumber(session, doc_id)
+    insert_mentions(session, version_id, mentions, entity_ids, alias_id_map)
+    return version_id
+
+
+def _renumber(session: Session, doc_id: int) -> None:
+    session.execute(text(
+        "UPDATE document_version v SET version_no = o.n FROM ("
+        " SELECT id, row_number() OVER (ORDER BY valid_from) AS n"
+        " FROM document_version WHERE document_id = :d) o"
+        " WHERE v.id = o.id AND v.version_no <> o.n"), {"d": doc_id})
+
+
+def insert_mentions(session: Session, version_id: int, mentions: Sequence[MentionRow],
+                    entity_ids: dict[str, int], alias_id_map: dict[tuple[str, str], int]) -> int:
+    """Insert mention rows for a version (duplicates ignored); return how many were given."""
+    rows = [dict(version_id=version_id, entity_id=entity_ids[m.entity_key],
+                 alias_id=alias_id_map.get((m.entity_key, m.alias)), surface=m.surface,
+                 zone=m.zone, start_offset=m.start, end_offset=m.end, sentence=m.sentence)
+            for m in mentions if m.entity_key in entity_ids]
+    if rows:
+        session.execute(insert(Mention).values(rows).on_conflict_do_nothing())
+    return len(rows)
