@@ -1,0 +1,129 @@
+"""SQL helpers for the analyst's views (migration 0003; guide: docs/analyst.md).
+
+Public API:
+
+* ``refresh_analytics(session)``: refresh the materialised views; call it at the end of
+  every flow run that writes (nightly, ingest, import-warc, reprocess).
+* ``documents_as_of(session, ts)``: the corpus as it stood at ``ts``.
+* ``search_english(session, query)``, ``search_chinese(session, needle)``: search the
+  current text with the two GIN indexes.
+* ``ANALYST_VIEWS``, ``MATERIALIZED_VIEWS``: the public relations, for exports and tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Index, text
+from sqlalchemy.orm import Session
+
+from models.schema import DocumentVersion
+
+MATERIALIZED_VIEWS = ("mention_daily", "hub_daily", "co_mentions", "mention_changes")
+ANALYST_VIEWS = ("current_documents", "current_mentions", "entities", "document_history",
+                 "version_changes", "source_health", *MATERIALIZED_VIEWS)
+ANALYST_ROLE = "hubwatch_analyst"
+
+# Chinese substring search needs three characters: pg_trgm indexes trigrams.
+MIN_TRIGRAM_CHARS = 3
+
+
+def _declare_search_indexes() -> tuple[Index, ...]:
+    """Mirror migration 0003's search indexes in the ORM metadata (no `alembic check` drift).
+
+    Kept idempotent so that the declarations can move into ``models/schema.py`` later.
+    """
+    table = DocumentVersion.__table__
+    present = {ix.name for ix in table.indexes}
+    wanted = (
+        ("ix_document_version_fts_en",
+         lambda: Index("ix_document_version_fts_en",
+                       text("to_tsvector('english'::regconfig, main_text)"),
+                       postgresql_using="gin", postgresql_where=text("valid_to IS NULL"))),
+        ("ix_document_version_text_trgm",
+         lambda: Index("ix_document_version_text_trgm", table.c.main_text,
+                       postgresql_using="gin", postgresql_ops={"main_text": "gin_trgm_ops"},
+                       postgresql_where=text("valid_to IS NULL"))),
+    )
+    made = []
+    for name, build in wanted:
+        if name not in present:
+            index = build()
+            if index.table is None:  # a text() expression does not bind the table itself
+                index._set_parent(table)
+            made.append(index)
+    return tuple(ix for ix in table.indexes if ix.name in dict(wanted))
+
+
+SEARCH_INDEXES = _declare_search_indexes()
+
+
+def refresh_analytics(session: Session, *, concurrently: bool = True) -> None:
+    """Refresh every materialised analyst view from the current tables.
+
+    Args:
+        session: an open session; the caller commits (the refresh is transactional, and
+            readers keep seeing the old rows until then).
+        concurrently: ``REFRESH ... CONCURRENTLY`` (readers are never blocked; each view
+            has the unique index it needs). ``False`` is faster on a first load.
+
+    Call at the end of every flow run that writes (nightly, ingest, import-warc,
+    reprocess); the views ``mention_daily``, ``hub_daily``, ``co_mentions`` and
+    ``mention_changes`` are otherwise as of the last refresh.
+    """
+    mode = "CONCURRENTLY " if concurrently else ""
+    for view in MATERIALIZED_VIEWS:
+        session.execute(text(f"REFRESH MATERIALIZED VIEW {mode}{view}"))
+
+
+def documents_as_of(session: Session, ts: dt.datetime) -> list[dict[str, Any]]:
+    """Each document's version valid at ``ts`` (``valid_from <= ts < valid_to``).
+
+    Args:
+        ts: an aware datetime (any zone); a naive one is refused.
+
+    Returns:
+        Rows as dicts with the columns of ``current_documents``, ordered by document id.
+
+    Raises:
+        ValueError: ``ts`` is naive (its zone would silently be the server's).
+    """
+    if ts.tzinfo is None or ts.utcoffset() is None:
+        raise ValueError("documents_as_of needs an aware datetime")
+    rows = session.execute(text("SELECT * FROM documents_as_of(:ts) ORDER BY document_id"),
+                           {"ts": ts})
+    return [dict(r) for r in rows.mappings()]
+
+
+def search_english(session: Session, query: str, *, limit: int = 50) -> list[dict[str, Any]]:
+    """Current documents matching a web-search style English query, best first.
+
+    ``query`` uses PostgreSQL's ``websearch_to_tsquery`` syntax (quoted phrases, ``or``,
+    ``-word``) with the ``english`` configuration (stemming: "hubs" finds "hub"). Served
+    by the GIN index ``ix_document_version_fts_en``. Returns dicts with ``document_id,
+    url, source, language, title, rank``.
+    """
+    sql = text("""
+        SELECT document_id, url, source, language, title,
+               ts_rank(to_tsvector('english', text), q) AS rank
+        FROM current_documents, websearch_to_tsquery('english', :q) AS q
+        WHERE to_tsvector('english', text) @@ q
+        ORDER BY rank DESC, document_id LIMIT :limit""")
+    return [dict(r) for r in session.execute(sql, {"q": query, "limit": limit}).mappings()]
+
+
+def search_chinese(session: Session, needle: str, *, limit: int = 50) -> list[dict[str, Any]]:
+    """Current documents whose text contains ``needle`` (exact substring), newest first.
+
+    Needles of three characters or more use the trigram index
+    ``ix_document_version_text_trgm``; shorter ones still work, by a full scan. ``%`` and
+    ``_`` in ``needle`` are matched literally. Returns dicts with ``document_id, url,
+    source, language, title, published_at``.
+    """
+    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    sql = text("""
+        SELECT document_id, url, source, language, title, published_at
+        FROM current_documents WHERE text LIKE :p
+        ORDER BY published_at DESC NULLS LAST, document_id LIMIT :limit""")
+    return [dict(r) for r in session.execute(sql, {"p": pattern, "limit": limit}).mappings()]
