@@ -202,8 +202,11 @@ class Fetcher:
             extra["If-Modified-Since"] = last_modified
         c = _Call(url, frozenset(h.lower() for h in allowed_hosts), extra, delay, check_robots, expect,
                   max_bytes or self.settings.max_bytes)
-        c.allow_internal = self._is_internal(url)
-        return self._follow(c)
+        try:
+            c.allow_internal = self._is_internal(url)
+            return self._follow(c)
+        except (httpx.InvalidURL, ValueError) as exc:  # malformed URL, e.g. an unclosed "[" or bad IDNA
+            return self._done(c, url, Outcome.NETWORK_ERROR, f"invalid URL: {exc}")
 
     def crawl_delay(self, host: str) -> float | None:
         """The robots.txt ``Crawl-delay`` (seconds) seen for ``host`` (``host[:port]``), if any."""
@@ -314,9 +317,11 @@ class Fetcher:
                 if (blocked := blocked_cause(exc)) is not None:
                     return self._done(c, url, Outcome.BLOCKED_REDIRECT, str(blocked))
                 self._connection_failed(host, exc)
-                outcome = Outcome.TIMEOUT if isinstance(exc, httpx.TimeoutException) else Outcome.NETWORK_ERROR
-                if outcome is Outcome.TIMEOUT or attempt == s.retries:
-                    return self._done(c, url, outcome, f"{type(exc).__name__}: {exc or 'no detail'}")
+                if isinstance(exc, httpx.TimeoutException):  # not retried: a hang would cost N x the bound
+                    return self._done(c, url, Outcome.TIMEOUT, self._timeout_reason(exc))
+                if attempt == s.retries:
+                    return self._done(c, url, Outcome.NETWORK_ERROR,
+                                      f"{type(exc).__name__}: {exc or 'no detail'} ({c.attempts} attempts)")
                 time.sleep(self._backoff(attempt))
                 continue
             self._connection_ok(host)
@@ -330,6 +335,11 @@ class Fetcher:
                                   resp=resp)
             self._push_back(host, wait if wait is not None else self._backoff(attempt))
         raise AssertionError("unreachable")  # the loop always returns on its last attempt
+
+    def _timeout_reason(self, exc: httpx.TimeoutException) -> str:
+        s = self.settings
+        return (f"{type(exc).__name__}: {exc or 'timed out'} (limits: connect {s.connect_timeout:g} s, "
+                f"read {s.read_timeout:g} s, whole page {s.total_deadline:g} s)")
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with "equal jitter": half fixed, half random."""
