@@ -122,3 +122,11 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test that touches PostgreSQL ``db`` (CI runs those a second time on
+    the machine's PostgreSQL 15 through DATABASE_URL)."""
+    for item in items:
+        if {"pg_url", "db_env", "clean_db", "db_session"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
