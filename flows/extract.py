@@ -1,0 +1,288 @@
+"""HTML bytes -> ``Page``: title, main text, date, author, language, canonical URL.
+
+One lxml parse per page. The body is walked once into text blocks (block-level
+elements and ``<br>`` separate blocks; inline tags never insert separators). Each
+block gets a content value (long, sentence-like, link-poor text is positive;
+menus, link lists and blocks under navigation/sidebar/footer/related/comment
+containers are negative), and the main text is the element whose blocks add up to
+the highest value, minus the boilerplate blocks inside it. Metadata comes from
+cheap signals first: JSON-LD, ``<meta>``, visible bylines, the URL.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+
+import lxml.html
+from lxml import etree
+
+from flows import textblocks as _blocks
+from flows.dates import date_from_url, parse_date
+from flows.decode import DecodeError, decode_html, sniff_binary
+from flows.outcomes import Outcome
+from flows.urls import absolute_url, normalize_url
+
+#: Bump whenever the output for the same bytes can change (stored per version).
+EXTRACTOR_VERSION = "1.0.0"
+#: Largest body parsed (bytes, after Content-Encoding).
+MAX_BYTES = 20 * 1024 * 1024
+#: Deepest element nesting accepted; libxml2 stops parsing silently at 2048 (huge
+#: mode), so deeper pages would lose their tail without a word.
+MAX_DEPTH = 500
+
+_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True, default_doctype=False)
+_SITE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|—|–|-{1,2}|::|»|·)\s*")
+_BLOCKED = re.compile(r"access denied|forbidden|captcha|just a moment|attention required|verify you are human|"
+                      r"enable javascript|请开启\s*javascript|安全验证|安全检查|人机验证|验证码|访问被拒绝|访问受限|"
+                      r"滑动验证|service (?:temporarily )?unavailable|too many requests", re.I)
+_AUTHOR_CN = re.compile(r"(?:作者|撰文|文|记者|通讯员)\s*[：:]\s*([\u4e00-\u9fff·]{2,8}(?:[ 、,，　][\u4e00-\u9fff·]{2,4}){0,3})")
+_AUTHOR_EN = re.compile(r"^\s*by\s+([A-Z][\w.'-]+(?:\s+(?:[A-Z][\w.'-]+|and|de|van|von)){0,5})", re.M)
+
+
+@dataclass
+class Page:
+    """What one HTML page says. ``text`` holds the main text, paragraphs separated
+    by a blank line; mentions index into ``title`` and ``text`` (code points)."""
+
+    title: str
+    text: str
+    published_at: datetime | None = None
+    published_precision: str | None = None
+    author: str | None = None
+    language: str | None = None
+    canonical_url: str | None = None
+    boilerplate: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+
+
+class ExtractError(Exception):
+    """The page yields no content; ``outcome`` is a ``flows.outcomes.Outcome`` value
+    (``binary``, ``decode_error``, ``parse_limit`` or ``blocked_page``)."""
+
+    def __init__(self, outcome: str, message: str) -> None:
+        super().__init__(f"{outcome}: {message}")
+        self.outcome, self.message = str(outcome), message
+
+
+def parse_page(body: bytes, *, url: str | None, content_type: str | None, fetched_at: datetime,
+               site_timezone: str = "Asia/Shanghai", max_bytes: int = MAX_BYTES,
+               max_depth: int = MAX_DEPTH) -> Page:
+    """Extract a ``Page`` from an HTML body.
+
+    ``body``: bytes after Content-Encoding; ``url``: the final URL (resolves
+    relative links, gives a date of last resort); ``content_type``: the header
+    value; ``fetched_at``: aware fetch time (relative dates resolve against it,
+    later dates are refused); ``site_timezone``: IANA zone for naive times.
+    Raises ``ExtractError`` with outcome ``binary`` (magic bytes), ``decode_error``,
+    ``parse_limit`` (over ``max_bytes`` or nested deeper than ``max_depth``) or
+    ``blocked_page`` (a WAF challenge or placeholder instead of content).
+    """
+    doc = _parse(body, content_type, max_bytes, max_depth)
+    meta = _Meta.read(doc, url)
+    links = _links(doc, meta.base)
+    walked = _blocks.walk(doc)
+    title = _title(meta, walked.headings)
+    main, boilerplate = _blocks.main_text(walked, title)
+    text = "\n\n".join(main)
+    _refuse_placeholder(meta.raw_title, text, walked)
+    published = _published(meta, walked, main, url, fetched_at, site_timezone)
+    return Page(title=title, text=text, published_at=published[0] if published else None,
+                published_precision=published[1] if published else None,
+                author=_author(meta, main, walked), language=_language(meta.lang, title + text),
+                canonical_url=meta.canonical, boilerplate=boilerplate, links=links)
+
+
+def _parse(body: bytes, content_type: str | None, max_bytes: int, max_depth: int) -> etree._Element:
+    if len(body) > max_bytes:
+        raise ExtractError(Outcome.PARSE_LIMIT, f"body of {len(body)} bytes is over the {max_bytes}-byte cap")
+    kind = sniff_binary(body)
+    if kind is not None:
+        raise ExtractError(Outcome.BINARY, f"{kind} data where an HTML page was expected")
+    try:
+        text = decode_html(body, content_type).text
+    except DecodeError as exc:
+        raise ExtractError(Outcome.DECODE_ERROR, str(exc)) from exc
+    if not text.strip():
+        return lxml.html.document_fromstring("<html><body></body></html>", parser=_PARSER)
+    try:
+        doc = lxml.html.document_fromstring(text, parser=_PARSER)
+    except (etree.ParserError, ValueError) as exc:
+        raise ExtractError(Outcome.DECODE_ERROR, f"no HTML document in the body: {exc}") from exc
+    if _too_deep(max_depth)(doc):
+        raise ExtractError(Outcome.PARSE_LIMIT, f"elements nested deeper than {max_depth} levels")
+    return doc
+
+
+@lru_cache(maxsize=8)
+def _too_deep(depth: int) -> etree.XPath:
+    """An XPath that is true when some element sits ``depth`` levels down (linear time)."""
+    return etree.XPath("boolean(/" + "/*" * depth + ")")
+
+
+@dataclass
+class _Meta:
+    """Signals from ``<head>`` and JSON-LD, read before the body walk."""
+
+    raw_title: str
+    tags: dict[str, str]
+    jsonld: list[dict]
+    lang: str | None
+    base: str | None
+    canonical: str | None
+
+    @classmethod
+    def read(cls, doc: etree._Element, url: str | None) -> _Meta:
+        tags: dict[str, str] = {}
+        for el in doc.iter("meta"):
+            key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
+            if key and el.get("content") and key not in tags:
+                tags[key] = el.get("content").strip()
+        title_el = next(doc.iter("title"), None)
+        base_el = next((el for el in doc.iter("base") if el.get("href")), None)
+        base = absolute_url(base_el.get("href"), url) if base_el is not None else url
+        return cls(raw_title=_squash(title_el.text_content()) if title_el is not None else "", tags=tags,
+                   jsonld=_jsonld(doc), lang=doc.get("lang") or doc.get("xml:lang"), base=base,
+                   canonical=_canonical(doc, tags, base))
+
+    def jsonld_value(self, *keys: str) -> object | None:
+        for item in self.jsonld:
+            for key in keys:
+                if item.get(key):
+                    return item[key]
+        return None
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _jsonld(doc: etree._Element) -> list[dict]:
+    """JSON-LD objects (``@graph`` flattened); unreadable scripts are skipped."""
+    found: list[dict] = []
+    for el in doc.iter("script"):
+        if (el.get("type") or "").strip().lower() != "application/ld+json" or not el.text:
+            continue
+        try:
+            data = json.loads(el.text.strip().rstrip(";"))
+        except ValueError:
+            continue
+        stack = data if isinstance(data, list) else [data]
+        for item in stack:
+            if isinstance(item, dict):
+                found.append(item)
+                found.extend(g for g in item.get("@graph") or [] if isinstance(g, dict))
+    return found
+
+
+def _canonical(doc: etree._Element, tags: dict[str, str], base: str | None) -> str | None:
+    """rel=canonical, else og:url, made absolute against the final URL and normalised.
+    A site-root candidate gives way to the other one when that names a page."""
+    candidates = [el.get("href") for el in doc.iter("link")
+                  if "canonical" in (el.get("rel") or "").lower().split()][:1] + [tags.get("og:url")]
+    resolved = [normalize_url(u) for u in (absolute_url(c, base) for c in candidates) if u]
+    pages = [u for u in resolved if re.sub(r"^[a-z]+://[^/]+", "", u) not in ("", "/")]
+    return (pages or resolved or [None])[0]
+
+
+def _links(doc: etree._Element, base: str | None) -> list[str]:
+    seen: dict[str, None] = {}
+    for el in doc.iter("a", "area"):
+        resolved = absolute_url(el.get("href"), base)
+        if resolved:
+            seen.setdefault(resolved.split("#")[0], None)
+    return list(seen)
+
+
+def _title(meta: _Meta, headings: list[str]) -> str:
+    """The article title, not the site name: an ``<h1>``/``og:title``/JSON-LD headline
+    found inside ``<title>`` wins; else ``<title>`` cut at its first site separator."""
+    raw = meta.raw_title
+    named = [_squash(str(h)) for h in (*headings[:3], meta.tags.get("og:title"), meta.jsonld_value("headline")) if h]
+    inside = [h for h in named if len(h) >= 4 and h in raw]
+    if inside:
+        return max(inside, key=len)
+    parts = [p for p in _SITE_SEPARATORS.split(raw) if p.strip()]
+    if parts:
+        longest = max(parts, key=len)
+        return parts[0] if len(parts[0]) * 2 >= len(longest) else longest
+    return named[0] if named else ""
+
+
+def _refuse_placeholder(raw_title: str, text: str, walked: _blocks.Walk) -> None:
+    """A WAF challenge or outage placeholder: little visible text, a challenge marker."""
+    visible = walked.visible_chars
+    if visible < 400 and (_BLOCKED.search(raw_title) or _BLOCKED.search(" ".join(walked.all_text()[:20]))):
+        raise ExtractError(Outcome.BLOCKED_PAGE, f"challenge or placeholder page ({raw_title or 'no title'!r})")
+
+
+_DATE_KEYS = ("article:published_time", "og:article:published_time", "published_time", "pubdate", "publishdate",
+              "publish-date", "publish_date", "datepublished", "dc.date.issued", "dc.date", "dc.date.created",
+              "sailthru.date", "parsely-pub-date", "weibo:article:create_at", "og:release_date", "date")
+
+
+def _published(meta: _Meta, walked: _blocks.Walk, main: list[str], url: str | None, fetched_at: datetime,
+               tz: str) -> tuple[datetime, str] | None:
+    """JSON-LD, then meta tags, then a byline near the title, then the URL. A more
+    precise byline on the same day refines a date-only tag."""
+    def parse(value: object) -> tuple[datetime, str] | None:
+        return parse_date(value, base=fetched_at, tz=tz) if isinstance(value, str) else None
+
+    explicit = parse(meta.jsonld_value("datePublished", "dateCreated"))
+    for key in _DATE_KEYS:
+        explicit = explicit or parse(meta.tags.get(key))
+    visible = next((d for d in map(parse, walked.dated_text()) if d), None)
+    if explicit and visible and visible[0].date() == explicit[0].date() and _finer(visible, explicit):
+        return visible
+    return explicit or visible or date_from_url(url, base=fetched_at, tz=tz)
+
+
+def _finer(a: tuple[datetime, str], b: tuple[datetime, str]) -> bool:
+    order = ("month", "day", "hour", "minute", "second")
+    return order.index(a[1]) > order.index(b[1])
+
+
+def _author(meta: _Meta, main: list[str], walked: _blocks.Walk) -> str | None:
+    value = meta.jsonld_value("author")
+    if isinstance(value, list) and value:
+        value = value[0]
+    if isinstance(value, dict):
+        value = value.get("name")
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    for line in walked.dated_text() + main[:3] + main[-3:]:
+        match = _AUTHOR_CN.search(line) or _AUTHOR_EN.search(line)
+        if match:
+            return match.group(1).strip()
+    tag = meta.tags.get("article:author") or meta.tags.get("author")
+    return tag if tag and not tag.startswith("http") else None
+
+
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_HANGUL = re.compile(r"[\uac00-\ud7af]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def _language(declared: str | None, text: str) -> str | None:
+    """The page's ``lang`` primary subtag when the text agrees with it, else the
+    language the script of the text says (Han -> zh, kana -> ja, Hangul -> ko,
+    Latin -> en): character counts decide, so an English page quoting Chinese stays en."""
+    lang = (declared or "").strip().lower().replace("_", "-").split("-")[0] or None
+    sample = text[:5000]
+    han, kana, hangul = len(_HAN.findall(sample)), len(_KANA.findall(sample)), len(_HANGUL.findall(sample))
+    latin = len(_LATIN.findall(sample))
+    if han + kana + hangul + latin < 20:
+        return lang
+    if kana * 20 > han + kana:
+        guess = "ja"
+    elif hangul > han:
+        guess = "ko"
+    elif (han + hangul) > latin * 0.5:
+        guess = "zh"
+    else:
+        return lang if lang and lang not in ("zh", "ja", "ko") else "en"
+    return guess if lang != guess else lang

@@ -1,0 +1,227 @@
+"""Text blocks of an HTML body and the choice of the main-text zone.
+
+``walk`` turns the parsed body into blocks in document order, as a browser lays
+text out: block-level elements and ``<br>`` start a new block, inline elements
+(``strong``, ``span``, ``a``, ...) never insert separators, so a name set in pieces
+(``<b>粤港澳</b>大湾区``) stays whole. A source line break between two CJK
+characters is dropped (CSS Text 3 segment-break rule for CJK) rather than
+turned into a space. Scripts, styles, forms, hidden elements and image alt text
+yield nothing.
+
+``main_text`` gives every block a content value and picks the element whose
+blocks sum highest: long, punctuated, link-poor text counts for it; menus, link
+lists and anything under a navigation, sidebar, footer, related-links, share or
+comment container counts against it. Inside that element, link lists and such
+containers are still dropped and reported as boilerplate.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+_INLINE = frozenset("a abbr acronym b bdi bdo big blink cite code data del dfn em font i ins kbd label mark nobr "
+                    "q rp rt ruby s samp small span strike strong sub sup time tt u var img wbr".split())
+_SKIP = frozenset("script style noscript template iframe frame frameset svg canvas object embed applet select "
+                  "option button input textarea head title meta link map audio video source track math "
+                  "dialog".split())
+_BOILERPLATE_TAGS = frozenset({"nav", "aside", "footer", "menu"})
+# Class/id words of non-content containers (whole words or well-known compounds).
+_NEGATIVE = re.compile(
+    r"(?:^|[\s_-])(?:nav|navs|navbar|subnav|menu|menus|footer|foot|sidebar|side|aside|sider|related|relate|"
+    r"recommend|recommendation|comments?|reply|share|sharing|social|breadcrumbs?|crumbs?|copyright|banner|"
+    r"ads?|advert\w*|sponsor\w*|tags?|tagcloud|hot|hotnews|rank|ranking|login|subscribe|toolbar|tools?|pager|"
+    r"pagination|page-?nav|widget|popup|modal|cookie|disclaimer|xgxw|xgyd|xgwz|tjyd|rmtj|rdtj|"
+    r"more|top-?bar|header|masthead|qrcode|erweima|ewm|statement|bottom|fenxiang|bdshare|"
+    r"lianxi|author-?info|editor|zbj|bianji|support|cta|promo|newsletter|donate|contribut\w*|membership|signup|paywall)(?:$|[\s_\d-])"
+    r"|sidebar|navbar|footer|breadcrumb|recommend|related|comment(?!ary)|bdshare|share-?box", re.I)
+_POSITIVE = re.compile(r"article|content|main|body|text|post|entry|story|detail|zhengwen|trs_editor|"
+                       r"rich_media|artibody|endtext|post_body|conent", re.I)
+_DATE_HINT = re.compile(r"date|time|pub|info|source|byline|meta|laiyuan|ly|sj|fbsj|author", re.I)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.I)  # not visibility: WeChat reveals articles by script
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
+_CJK_BREAK = re.compile(rf"(?<=[{_CJK}])[ \t\r\f]*\n\s*(?=[{_CJK}])")
+# Short furniture lines that sit inside article containers: editor, source, share, print.
+_META_LINE = re.compile(r"^[（(【\[]?\s*(?:责任编辑|编辑|责编|来源|稿源|发布于|发布时间|时间|字号|分享到|分享|打印|关闭窗口|"
+                        r"纠错|扫一扫|返回\S{0,6}首页|本文来源|原文链接|标签|关键词|tags?\b|share\b|print\b)", re.I)
+_DATELINE = re.compile(r"^[\s\d:：/.年月日-]{6,}\S{0,12}$")
+_SENTENCE = re.compile(r"[。，、；！？,;!?]|[a-z]\.(?:\s|$)")
+
+
+#: Value taken off a short block without sentence punctuation (menu entry, label).
+PENALTY_SHORT = 12.0
+#: Value taken off every block, so that many tiny blocks never outweigh prose.
+PENALTY_BLOCK = 3.0
+
+@dataclass
+class Block:
+    """One run of text between block boundaries (``chars`` after whitespace folding)."""
+
+    text: str
+    link_chars: int
+    negative: bool
+    heading: str | None
+    date_hint: bool
+
+    @property
+    def value(self) -> float:
+        """Content value: positive for article prose, negative for furniture."""
+        size = len(self.text)
+        if self.negative:
+            return -size - 10.0
+        value = size - 2.5 * self.link_chars
+        if not _SENTENCE.search(self.text):
+            value -= PENALTY_SHORT if size < 60 else 2
+        return value - PENALTY_BLOCK
+
+
+@dataclass
+class Walk:
+    """All blocks of a document and the block range ``[start, end)`` of each element."""
+
+    blocks: list[Block] = field(default_factory=list)
+    ranges: list[tuple[int, int, bool]] = field(default_factory=list)
+    headings: list[str] = field(default_factory=list)
+
+    @property
+    def visible_chars(self) -> int:
+        return sum(len(b.text) for b in self.blocks)
+
+    def all_text(self) -> list[str]:
+        return [b.text for b in self.blocks]
+
+    def dated_text(self) -> list[str]:
+        """Short texts likely to carry the byline date: date/time/source-hinted blocks
+        first, then the short blocks around the top of the main text."""
+        hinted = [b.text for b in self.blocks if b.date_hint and len(b.text) < 200]
+        return hinted + self.near_main
+
+
+class _Walker:
+    def __init__(self) -> None:
+        self.walk = Walk()
+        self.parts: list[str] = []
+        self.link = self.neg = 0
+        self.owner: list[tuple[str | None, bool]] = [(None, False)]
+
+    def add(self, text: str, in_link: bool, neg: bool) -> None:
+        self.parts.append(text)
+        if in_link:
+            self.link += len(text.strip())
+        if neg:
+            self.neg += len(text.strip())
+
+    def flush(self) -> None:
+        if not self.parts:
+            return
+        raw = "".join(self.parts)
+        self.parts = []
+        text = " ".join(_CJK_BREAK.sub("", raw).split())
+        link, neg, self.link, self.neg = self.link, self.neg, 0, 0
+        if text:
+            heading, hinted = self.owner[-1]
+            self.walk.blocks.append(Block(text, min(link, len(text)), neg * 2 > len(text), heading, hinted))
+
+    def visit(self, el: etree._Element, neg: bool, in_link: bool, hinted: bool) -> None:
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if not tag or tag in _SKIP or _hidden(el):
+            return
+        block = tag not in _INLINE
+        attrs = f"{el.get('class') or ''} {el.get('id') or ''}".strip()
+        neg = neg or tag in _BOILERPLATE_TAGS or (tag not in ("body", "html") and _negative(attrs))
+        hinted = hinted or bool(attrs and _DATE_HINT.search(attrs))
+        in_link = in_link or tag == "a"
+        if block:
+            self._open(tag, hinted)
+        if tag == "br":
+            self.flush()
+        if el.text:
+            self.add(el.text, in_link, neg)
+        for child in el:
+            self.visit(child, neg, in_link, hinted)
+            if child.tail:
+                self.add(child.tail, in_link, neg)
+        if block:
+            self._close(tag, neg)
+
+    def _open(self, tag: str, hinted: bool) -> None:
+        self.flush()
+        self.owner.append((tag if tag in ("h1", "h2", "h3", "h4", "h5", "h6") else None, hinted))
+        self.starts.append(len(self.walk.blocks))
+
+    def _close(self, tag: str, neg: bool) -> None:
+        self.flush()
+        self.owner.pop()
+        start = self.starts.pop()
+        if tag == "h1":
+            self.walk.headings.extend(b.text for b in self.walk.blocks[start:])
+        if len(self.walk.blocks) > start:
+            self.walk.ranges.append((start, len(self.walk.blocks), neg))
+
+    starts: list[int]
+
+
+def _negative(attrs: str) -> bool:
+    return bool(attrs and _NEGATIVE.search(attrs) and not _is_body(attrs))
+
+
+def _is_body(attrs: str) -> bool:
+    """A container named both ways (``article-content side-left``) is content."""
+    return bool(_POSITIVE.search(attrs)) and not re.search(r"related|recommend|comment(?!ary)|nav|footer", attrs, re.I)
+
+
+def _hidden(el: etree._Element) -> bool:
+    style = el.get("style")
+    return el.get("hidden") is not None or bool(style and _HIDDEN_STYLE.search(style))
+
+
+def walk(doc: etree._Element) -> Walk:
+    """Blocks of ``doc``'s body (the whole document when it has no ``<body>``)."""
+    walker = _Walker()
+    walker.starts = []
+    body = doc.find("body")
+    walker.visit(body if body is not None else doc, False, False, False)
+    walker.flush()
+    walker.walk.near_main = []
+    return walker.walk
+
+
+def _best_range(w: Walk) -> tuple[int, int]:
+    """The block range of the highest-valued element, widened on either side by any
+    run of blocks whose values sum positive (an article split around an inline ad,
+    or whose container also holds a tag list, loses nothing)."""
+    prefix = [0.0]
+    for block in w.blocks:
+        prefix.append(prefix[-1] + block.value)
+    best, (start, end) = float("-inf"), (0, len(w.blocks))
+    for first, last, neg in w.ranges:
+        if not neg and prefix[last] - prefix[first] > best:
+            best, (start, end) = prefix[last] - prefix[first], (first, last)
+    left = max(range(start + 1), key=lambda i: (prefix[start] - prefix[i], i))
+    right = max(range(end, len(w.blocks) + 1), key=lambda j: (prefix[j] - prefix[end], -j))
+    return left, right
+
+
+def _keep(block: Block, title: str) -> bool:
+    if block.negative or block.text == title or block.heading == "h1":
+        return False
+    size = len(block.text)
+    if size <= 40 and (_META_LINE.search(block.text) or _DATELINE.search(block.text) or "返回搜狐" in block.text):
+        return False
+    return block.link_chars * 2 <= size or (size > 120 and block.link_chars * 3 <= size * 2)
+
+
+def main_text(w: Walk, title: str) -> tuple[list[str], list[str]]:
+    """(main-text paragraphs, boilerplate blocks) of a walked document. Blocks equal
+    to the title are left out (the title is stored apart)."""
+    start, end = _best_range(w)
+    main, boilerplate = [], []
+    for i, block in enumerate(w.blocks):
+        if start <= i < end and _keep(block, title):
+            main.append(block.text)
+        elif block.text != title:
+            boilerplate.append(block.text)
+    w.near_main = [b.text for b in w.blocks[max(0, start - 8):start + 2] if len(b.text) < 200]
+    return main, boilerplate
