@@ -114,6 +114,7 @@ FAULTS = [
     Fault("/fault/lol-feed.xml", "an RSS feed with a billion-laughs DTD", "ok", "bad_feed"),
     Fault("/fault/xxe-feed.xml", "an RSS feed whose entity reads a local file", "ok", "bad_feed"),
     Fault("/private/report.html", "a page disallowed by robots.txt", "robots", "robots"),
+    Fault("/fault/to-private", "redirect to a page disallowed by robots.txt", "robots", "robots"),
 ]
 CRAWL_FAULTS = [f for f in FAULTS if f.path != "/fault/429-long"]
 
@@ -400,6 +401,9 @@ class FaultServer:
     def to_internal(self, h: _Handler) -> None:
         h.send(302, b"", headers={"Location": f"http://{self.internal_host}/admin?token=1"})
 
+    def to_private(self, h: _Handler) -> None:
+        h.send(302, b"", headers={"Location": "/private/report.html"})
+
     def nested(self, h: _Handler) -> None:
         body = (b"<html><head><title>Nested</title></head><body>" + b"<div>" * NESTED_DEPTH
                 + "粤港澳大湾区".encode() + b"</div>" * NESTED_DEPTH + b"</body></html>")
@@ -431,7 +435,7 @@ _STATIC = {
     "/fault/huge": "huge", "/fault/bad-gzip": "bad_gzip", "/fault/pdf": "pdf",
     "/fault/double-gzip": "double_gzip", "/fault/to-internal": "to_internal", "/fault/nested": "nested",
     "/fault/broken-feed.xml": "broken_feed", "/fault/lol-feed.xml": "lol_feed",
-    "/fault/xxe-feed.xml": "xxe_feed",
+    "/fault/xxe-feed.xml": "xxe_feed", "/fault/to-private": "to_private",
 }
 _PREFIXES = [("/articles/", "article"), ("/private/", "private"), ("/fault/bomb-", "bomb_route"),
              ("/fault/loop-", "loop"), ("/fault/chain/", "chain")]
