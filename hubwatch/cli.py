@@ -16,6 +16,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+# Before Prefect is imported: a temporary API server may take long to start on a busy
+# 2-core machine (default 20 s), and no telemetry leaves the machine.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
