@@ -35,7 +35,7 @@ _NEGATIVE = re.compile(
     r"ads?|advert\w*|sponsor\w*|tags?|tagcloud|hot|hotnews|rank|ranking|login|subscribe|toolbar|tools?|pager|"
     r"pagination|page-?nav|widget|popup|modal|cookie|disclaimer|xgxw|xgyd|xgwz|tjyd|rmtj|rdtj|"
     r"more|top-?bar|header|masthead|qrcode|erweima|ewm|statement|bottom|fenxiang|bdshare|"
-    r"lianxi|author-?info|editor|zbj|bianji|support|cta|promo|newsletter|donate|contribut\w*|membership|signup|paywall)(?:$|[\s_\d-])"
+    r"lianxi|author-?info|editor|zbj|bianji|support|cta|promo|newsletter|excerpt|teaser|river|donate|contribut\w*|membership|signup|paywall)(?:$|[\s_\d-])"
     r"|sidebar|navbar|footer|breadcrumb|recommend|related|comment(?!ary)|bdshare|share-?box", re.I)
 _POSITIVE = re.compile(r"article|content|main|body|text|post|entry|story|detail|zhengwen|trs_editor|"
                        r"rich_media|artibody|endtext|post_body|conent", re.I)
@@ -44,9 +44,13 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.I)  # not visibility: WeCha
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
 _CJK_BREAK = re.compile(rf"(?<=[{_CJK}])[ \t\r\f]*\n\s*(?=[{_CJK}])")
 # Short furniture lines that sit inside article containers: editor, source, share, print.
-_META_LINE = re.compile(r"^[（(【\[]?\s*(?:责任编辑|编辑|责编|来源|稿源|发布于|发布时间|时间|字号|分享到|分享|打印|关闭窗口|"
+_META_LINE = re.compile(r"^[（(【\[]?\s*(?:责任编辑|编辑|作者|责编|来源|稿源|发布于|发布时间|时间|字号|分享到|分享|打印|关闭窗口|"
                         r"纠错|扫一扫|返回\S{0,6}首页|本文来源|原文链接|标签|关键词|tags?\b|share\b|print\b)", re.I)
 _DATELINE = re.compile(r"^[\s\d:：/.年月日-]{6,}\S{0,12}$")
+# HTML collapses ASCII white space only (and no-break space renders as one); an
+# ideographic space (U+3000) inside a line is text, at a paragraph's edge indentation.
+_SPACES = re.compile(r"[ \t\n\r\f\xa0]+")
+_EDGE_SPACE = " \u3000\u2002\u2003\u200b\ufeff"
 _SENTENCE = re.compile(r"[。，、；！？,;!?]|[a-z]\.(?:\s|$)")
 
 
@@ -72,8 +76,8 @@ class Block:
         if self.negative:
             return -size - 10.0
         value = size - 2.5 * self.link_chars
-        if not _SENTENCE.search(self.text):
-            value -= PENALTY_SHORT if size < 60 else 2
+        if not _SENTENCE.search(self.text):  # headlines, labels, menus: no sentence punctuation
+            value -= PENALTY_SHORT if size < 60 else 0
         return value - PENALTY_BLOCK
 
 
@@ -118,7 +122,7 @@ class _Walker:
             return
         raw = "".join(self.parts)
         self.parts = []
-        text = " ".join(_CJK_BREAK.sub("", raw).split())
+        text = _SPACES.sub(" ", _CJK_BREAK.sub("", raw)).strip(_EDGE_SPACE)
         link, neg, self.link, self.neg = self.link, self.neg, 0, 0
         if text:
             heading, hinted = self.owner[-1]
