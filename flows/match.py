@@ -1,16 +1,19 @@
 """Watch-list mentions in a page's title and main text.
 
 Matching runs on a normalised copy of the text and reports surfaces and offsets in the
-original. The normalised copy is built in two passes, each of which records only the places
-where it changed the length of the text (so mapping back costs a binary search per mention,
-not a per-character table):
+original. The copy is built with numpy over the text's code points (one array lookup per
+character instead of a Python-level loop), from tables built once:
 
-1. one ``str.translate`` with a table built once: per-character NFKC (full-width forms, the
-   ideographic space, ligatures), lower case, every dash/hyphen to ``-``, curly apostrophes to
-   ``'``, every whitespace character to a space, zero-width/format characters and soft hyphens
-   removed, Traditional Chinese folded to Simplified (OpenCC's character tables);
-2. one regex pass over spaces: removed next to a CJK character or a dash (line breaks inside
-   names, ``Beijing - Tianjin``), other runs folded to one space.
+1. fold: per-character NFKC (full-width forms, the ideographic space, ligatures), lower case,
+   every dash/hyphen to ``-``, curly apostrophes to ``'``, every whitespace character to a
+   space, Traditional Chinese to Simplified (OpenCC's character tables); zero-width/format
+   characters and soft hyphens removed; the rare characters that fold to several (…, ㈱)
+   expanded first, recording where;
+2. spaces: removed next to a CJK character or a dash (line breaks inside names,
+   ``Beijing - Tianjin``), other runs folded to one space.
+
+The way back is an array holding, for each normalised character, its position in the
+original (plus a short list of expansions), so each mention maps back in O(1).
 
 Aho-Corasick (pyahocorasick) then finds every alias, acronym and exclusion at once; Latin
 ends must sit on word boundaries, CJK numeral ends on numeral boundaries (十五五 is not inside
@@ -33,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import ahocorasick
+import numpy as np
 
 if TYPE_CHECKING:
     from config.watchlist import Watchlist
@@ -46,11 +50,9 @@ _APOSTROPHES = "\u2018\u2019\u02bc\u2032\uff07"
 _INVISIBLE = ("\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060"
               "\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"
               + "".join(map(chr, range(0xFE00, 0xFE10))) + "".join(map(chr, range(0xE0100, 0xE01F0))))
-_CJK = ("\u2e80-\u2fdf\u3001-\u303f\u3040-\u30ff\u3100-\u312f\u3190-\u31ff\u3400-\u4dbf"
-        "\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f")
+_CJK_RANGES = ((0x2E80, 0x2FDF), (0x3001, 0x303F), (0x3040, 0x30FF), (0x3100, 0x312F), (0x3190, 0x31FF),
+               (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
 _CJK_NUMERALS = frozenset("〇零一二三四五六七八九十百千万两")
-# spaces next to a dash or a CJK character go; other runs of two or more fold to one
-_SPACES = re.compile(rf" +(?=-)| +(?=[{_CJK}])|(?<=-) +|(?<=[{_CJK}]) +|(?P<run>  +)")
 _SENTENCE_END = re.compile(r"[。！？!?｡]+[”’」』\"')）]*|[.!?]+[”’\"')]*(?=\s)|\n")
 _SENTENCE_WINDOW = 600  # characters scanned either side of a mention for a sentence end
 # "GBA (the state bar association)", "GBA (Game Boy Advance)": an acronym defined otherwise
@@ -77,6 +79,10 @@ class Mention:
 
 
 # --------------------------------------------------------------------------- normalisation
+
+_EXPAND = 0xFFFFFFFF  # fold-table marks: this code point folds to several characters
+_DELETE = 0xFFFFFFFE  # ... or to nothing (invisible characters)
+_N_CODEPOINTS = 0x110000
 
 
 def _fold_char(ch: str, t2s: dict[str, str]) -> str:
@@ -112,52 +118,56 @@ def _t2s_table() -> dict[str, str]:
 
 
 @cache
-def _fold_table() -> tuple[dict[int, str], re.Pattern[str] | None]:
-    """The translate table for pass 1 and a regex of the characters it lengthens or deletes.
+def _fold_table() -> dict[int, str]:
+    """Code point -> folded string, for every code point that folding changes.
 
     Per-character NFKC: compatibility forms fold as NFKC folds them; canonical composition of
     decomposed sequences (e + U+0301) is not done (no alias contains a combining mark).
+    Code points from U+30000 up (rare CJK extensions) are left alone, except invisibles.
     """
     t2s = _t2s_table()
     table: dict[int, str] = {}
-    resized: list[int] = []
-    candidates = [*range(0x30000), *map(ord, _INVISIBLE)]
-    for cp in candidates:
-        if 0xD800 <= cp < 0xE000:
-            continue
+    for cp in [*range(0xD800), *range(0xE000, 0x30000), *map(ord, _INVISIBLE)]:
         ch = chr(cp)
         folded = _fold_char(ch, t2s)
         if folded != ch:
             table[cp] = folded
-            if len(folded) != 1:
-                resized.append(cp)
-    return table, re.compile(f"[{_char_class(resized)}]+") if resized else None
+    return table
 
 
-def _char_class(codepoints: list[int]) -> str:
-    """A regex character class body for sorted code points, as ranges."""
-    parts, start, prev = [], None, None
-    for cp in sorted(set(codepoints)):
-        if start is not None and cp == prev + 1:
-            prev = cp
-            continue
-        if start is not None:
-            parts.append(_range(start, prev))
-        start = prev = cp
-    if start is not None:
-        parts.append(_range(start, prev))
-    return "".join(parts)
+@dataclass(frozen=True)
+class _Tables:
+    """Array forms of the fold table, indexed by code point (built once, ~6 MB)."""
+
+    fold: np.ndarray  # uint32: folded code point, or _EXPAND / _DELETE
+    joins: np.ndarray  # bool: spaces next to this (folded) character vanish (CJK, '-')
+    expand: dict[str, str]  # character -> its folded expansion (length > 1)
 
 
-def _range(a: int, b: int) -> str:
-    return re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+@cache
+def _tables() -> _Tables:
+    fold = np.arange(_N_CODEPOINTS, dtype=np.uint32)
+    expand: dict[str, str] = {}
+    for cp, out in _fold_table().items():
+        if len(out) == 1:
+            fold[cp] = ord(out)
+        elif out:
+            fold[cp], expand[chr(cp)] = _EXPAND, out
+        else:
+            fold[cp] = _DELETE
+    joins = np.zeros(_N_CODEPOINTS, dtype=bool)
+    for first, last in _CJK_RANGES:
+        joins[first:last + 1] = True
+    joins[ord("-")] = True
+    return _Tables(fold, joins, expand)
 
 
 class _OffsetMap:
     """Maps positions of a rewritten string back to the string it was rewritten from.
 
     Built from the rewrites alone (old start, old end, new length), in order; positions
-    between rewrites shift by a constant, found with one binary search.
+    between rewrites shift by a constant, found with one binary search. Used for the rare
+    characters that fold to several (… -> ..., ㈱ -> (株)).
     """
 
     __slots__ = ("new_starts", "new_ends", "old_starts", "old_ends")
@@ -189,47 +199,89 @@ class _OffsetMap:
         return self.span(start)[0], self.span(end - 1)[1]
 
 
-def _rewrite(text: str, pattern: re.Pattern[str], replace) -> tuple[str, _OffsetMap]:
-    """Replace each match of ``pattern`` by ``replace(match)``, recording the rewrites."""
-    offsets = _OffsetMap()
-    pieces: list[str] = []
-    last = shift = 0
-    for m in pattern.finditer(text):
-        a, b = m.span()
-        new = replace(m)
-        pieces.append(text[last:a])
-        pieces.append(new)
-        offsets.add(a, b, a + shift, len(new))
-        shift += len(new) - (b - a)
-        last = b
-    if not pieces:
-        return text, offsets
+@dataclass(frozen=True)
+class Normalised:
+    """A normalised text and the way back: ``index[i]`` is the position in the expanded text
+    of normalised character ``i`` (None: the same position), ``expanded`` maps that text to
+    the original."""
+
+    text: str
+    index: np.ndarray | None
+    expanded: _OffsetMap
+
+    def original(self, start: int, end: int) -> tuple[int, int]:
+        """Original ``[start, end)`` of normalised characters ``[start, end)`` (end > start)."""
+        if self.index is not None:
+            start, end = int(self.index[start]), int(self.index[end - 1]) + 1
+        return self.expanded.range(start, end)
+
+
+def _codepoints(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _expand(text: str, positions: np.ndarray, expand: dict[str, str]) -> tuple[str, _OffsetMap]:
+    """Replace the characters at ``positions`` by their expansions, recording the rewrites."""
+    offsets, pieces, last, shift = _OffsetMap(), [], 0, 0
+    for pos in positions.tolist():
+        new = expand[text[pos]]
+        pieces += [text[last:pos], new]
+        offsets.add(pos, pos + 1, pos + shift, len(new))
+        shift += len(new) - 1
+        last = pos + 1
     pieces.append(text[last:])
     return "".join(pieces), offsets
 
 
-def _space_replacement(match: re.Match[str]) -> str:
-    return " " if match.group("run") else ""
+def _drop_spaces(folded: np.ndarray, joins: np.ndarray) -> np.ndarray | None:
+    """Positions of the spaces to drop: whole runs next to a CJK character or a dash, and all
+    but the first space of any other run (so "Beijing - Tianjin" and "长\n三角" close up).
+    Works on the space positions only (few in Chinese text). None: nothing to drop."""
+    spaces = np.flatnonzero(folded == 32)
+    if not len(spaces):
+        return None
+    first = np.empty(len(spaces), dtype=bool)  # first space of its run
+    first[0] = True
+    np.not_equal(spaces[1:], spaces[:-1] + 1, out=first[1:])
+    last = np.empty_like(first)
+    last[:-1], last[-1] = first[1:], True
+    n = len(folded)
+    left, right = spaces[first] - 1, spaces[last] + 1
+    joined = (left >= 0) & joins[folded[np.maximum(left, 0)]]
+    joined |= (right < n) & joins[folded[np.minimum(right, n - 1)]]
+    drop = ~first
+    drop |= joined[np.cumsum(first) - 1]
+    return spaces[drop] if drop.any() else None
 
 
-def normalise(text: str) -> tuple[str, _OffsetMap, _OffsetMap]:
-    """Normalise ``text`` for matching (see module docstring).
+def normalise(text: str) -> Normalised:
+    """Normalise ``text`` for matching (see the module docstring), vectorised with numpy.
 
-    Returns the normalised string and the two offset maps (pass 2 -> pass 1 -> original).
+    Returns the normalised text with the map back to ``text`` (code point offsets).
     """
-    table, resized = _fold_table()
-    if resized is not None and resized.search(text):
-        text1, map1 = _rewrite(text, resized, lambda m: m.group().translate(table))
-    else:
-        text1, map1 = text, _OffsetMap()
-    text1 = text1.translate(table)
-    text2, map2 = _rewrite(text1, _SPACES, _space_replacement)
-    return text2, map1, map2
+    tables = _tables()
+    folded = tables.fold[_codepoints(text)]
+    expanded, index = _OffsetMap(), None
+    if (folded >= _DELETE).any():
+        if tables.expand and (folded == _EXPAND).any():
+            text, expanded = _expand(text, np.flatnonzero(folded == _EXPAND), tables.expand)
+            folded = tables.fold[_codepoints(text)]
+            folded = np.where(folded == _EXPAND, _codepoints(text), folded)  # already folded
+        deleted = folded == _DELETE
+        if deleted.any():
+            index = np.flatnonzero(~deleted)
+            folded = folded[index]
+    drop = _drop_spaces(folded, tables.joins)
+    if drop is not None:
+        kept = np.delete(np.arange(len(folded)), drop)
+        index = kept if index is None else index[kept]
+        folded = folded[kept]
+    return Normalised(folded.tobytes().decode("utf-32-le", "surrogatepass"), index, expanded)
 
 
 def normalise_alias(alias: str) -> str:
     """An alias as the matcher searches for it (stripped, folded like the text)."""
-    return normalise(alias)[0].strip(" ")
+    return normalise(alias).text.strip(" ")
 
 
 # --------------------------------------------------------------------------- matching
@@ -268,13 +320,12 @@ class _Scan:
 
     text: str
     zone: str
-    maps: tuple[_OffsetMap, _OffsetMap]
+    norm: Normalised
     hits: list[_Hit]
     redefined: set[str]  # entities whose acronym this text defines as something else
 
     def original(self, hit: _Hit) -> tuple[int, int]:
-        map1, map2 = self.maps
-        return map1.range(*map2.range(hit.start, hit.end))
+        return self.norm.original(hit.start, hit.end)
 
 
 class Matcher:
@@ -333,8 +384,9 @@ class Matcher:
         return out
 
     def _scan(self, text: str, zone: str) -> _Scan:
-        norm, map1, map2 = normalise(text)
-        scan = _Scan(text, zone, (map1, map2), [], set())
+        normalised = normalise(text)
+        norm = normalised.text
+        scan = _Scan(text, zone, normalised, [], set())
         hits = []
         for last, pid in self._automaton.iter(norm):
             p = self._patterns[pid]
@@ -398,13 +450,16 @@ def _longest_first(hits: list[_Hit], size: int) -> list[_Hit]:
 
 
 def _join_parenthesised(hits: list[_Hit], norm: str) -> list[_Hit]:
-    """"Greater Bay Area (GBA)" is one mention: a name followed by its own acronym in
-    parentheses (full-width ones too). Two full names ("长三角（Yangtze River Delta）") stay two."""
+    """"Greater Bay Area (GBA)" and "GBA（粤港澳大湾区）" are one mention each: a name and its
+    own acronym in parentheses. Two full names ("长三角（Yangtze River Delta）") stay two."""
     out: list[_Hit] = []
     for h in hits:
         prev = out[-1] if out else None
-        if (prev and h.ambiguous and not prev.ambiguous and not prev.exclude and prev.entity == h.entity
+        if (prev and prev.ambiguous != h.ambiguous and not (prev.exclude or h.exclude)
+                and prev.entity == h.entity
                 and norm[prev.end:h.start] in ("(", " (") and norm[h.end:h.end + 1] == ")"):
+            if prev.ambiguous:
+                prev.alias, prev.ambiguous = h.alias, False
             prev.end = h.end + 1
         else:
             out.append(h)

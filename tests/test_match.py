@@ -36,7 +36,7 @@ def assert_offsets(mentions: list[Mention], title: str, text: str) -> None:
     ("\ufb01ve \u3231", "five (株)"),  # NFKC expansions
 ])
 def test_normalise(text, expected):
-    assert normalise(text)[0] == expected
+    assert normalise(text).text == expected
 
 
 def test_normalise_alias_strips_and_folds():
