@@ -187,5 +187,7 @@ def sniff_binary(body: bytes) -> str | None:
     name = _name_binary(body[:64])
     if name is None:
         return None
-    first = name.split()[0].lower()
-    return {"riff": name.split()[1].lower(), "mp4/iso": "mp4", "ole": "ole2"}.get(first, first)
+    words = name.lower().split()
+    if words[0] == "riff":  # "RIFF WEBP media": the container says little, the form type says what
+        return words[1]
+    return {"mp4/iso": "mp4", "ole": "ole2"}.get(words[0], words[0])
