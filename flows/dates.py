@@ -11,7 +11,7 @@ later day gives the same answer. Values later than the fetch time are refused.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -53,7 +53,7 @@ def _cn_number(chars: str) -> int:
     return _CN_DIGITS.get(chars, 0)
 
 
-def _offset(zone: str | None, tz: ZoneInfo, naive: datetime):
+def _offset(zone: str | None, tz: ZoneInfo) -> tzinfo:
     """The tzinfo a zone designator names; the site zone when absent or a local name."""
     if not zone or zone in ("CST", "Beijing Time", "北京时间"):
         return _zone("Asia/Shanghai") if zone else tz
@@ -62,7 +62,6 @@ def _offset(zone: str | None, tz: ZoneInfo, naive: datetime):
     sign = -1 if "-" in zone else 1
     digits = re.sub(r"\D", "", zone)
     hours, minutes = (int(digits[:-2]), int(digits[-2:])) if len(digits) > 2 else (int(digits), 0)
-    from datetime import timezone
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
@@ -75,7 +74,7 @@ def _build(y: int, m: int, d: int | None, groups: dict, tz: ZoneInfo) -> tuple[d
     if hour is not None and groups.get("ap"):
         naive += timedelta(hours=12) if groups["ap"].lower().startswith("p") and naive.hour < 12 else timedelta()
     precision = "month" if d is None else "second" if second else "minute" if hour is not None else "day"
-    return naive.replace(tzinfo=_offset(groups.get("Z"), tz, naive)), precision
+    return naive.replace(tzinfo=_offset(groups.get("Z"), tz)), precision
 
 
 def _absolute(text: str, tz: ZoneInfo) -> tuple[int, tuple[datetime, str]] | None:
@@ -182,10 +181,12 @@ def date_from_url(url: str | None, *, base: datetime, tz: str = "Asia/Shanghai")
     if not url:
         return None
     path = url.split("?")[0].split("://", 1)[-1]
+    found = []
     for match in _URL_DATE.finditer(path):
         if match["d"] is None and match["s1"] == "" and path[match.end():match.end() + 1] not in ("/", "_", "-", ".", ""):
             continue
         built = _build(int(match["y"]), int(match["m"]), int(match["d"]) if match["d"] else None, {}, _zone(tz))
         if built and built[0] <= base:
-            return built
-    return None
+            found.append(built)
+    # gov.cn writes /202405/t20240510_1.html: the day-precise form wins over the folder month
+    return max(found, key=lambda item: PRECISIONS.index(item[1]), default=None)

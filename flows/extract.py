@@ -21,7 +21,7 @@ import lxml.html
 from lxml import etree
 
 from flows import textblocks as _blocks
-from flows.dates import date_from_url, parse_date
+from flows.dates import PRECISIONS, date_from_url, parse_date
 from flows.decode import DecodeError, decode_html, sniff_binary
 from flows.outcomes import Outcome
 from flows.urls import absolute_url, normalize_url
@@ -241,8 +241,7 @@ def _published(meta: _Meta, walked: _blocks.Walk, main: list[str], url: str | No
 
 
 def _finer(a: tuple[datetime, str], b: tuple[datetime, str]) -> bool:
-    order = ("month", "day", "hour", "minute", "second")
-    return order.index(a[1]) > order.index(b[1])
+    return PRECISIONS.index(a[1]) > PRECISIONS.index(b[1])
 
 
 def _author(meta: _Meta, main: list[str], walked: _blocks.Walk) -> str | None:
