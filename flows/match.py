@@ -395,7 +395,7 @@ class Matcher:
                 hits.append(_Hit(start, end, p.entity, p.alias, p.kind == "acronym", p.kind == "exclude"))
         if hits:
             hits = _join_parenthesised(_longest_first(_merge_overlaps(hits), len(norm)), norm)
-            scan.redefined = {h.entity for h in hits if h.ambiguous and _redefines(scan, norm, h)}
+            scan.redefined = {h.entity for i, h in enumerate(hits) if h.ambiguous and _redefines(scan, hits, i)}
             scan.hits = [h for h in hits if not h.exclude]
         return scan
 
@@ -466,13 +466,18 @@ def _join_parenthesised(hits: list[_Hit], norm: str) -> list[_Hit]:
     return out
 
 
-def _redefines(scan: _Scan, norm: str, hit: _Hit) -> bool:
+def _redefines(scan: _Scan, hits: list[_Hit], i: int) -> bool:
     """An acronym defined as something else: "Game Boy Advance (GBA)" (an unjoined
-    parenthesis) or "GBA (the state bar association)" (a definition after it)."""
+    parenthesis) or "GBA (the state bar association)" (a definition after it), unless that
+    definition names the entity itself ("GBA (Greater Bay Area Development Office)")."""
+    hit, norm = hits[i], scan.norm.text
     if norm[hit.start - 1:hit.start] == "(" and norm[hit.end:hit.end + 1] == ")":
         return True
-    end = scan.original(hit)[1]
-    return _DEFINITION.match(scan.text, end) is not None
+    after = hits[i + 1] if i + 1 < len(hits) else None
+    if (after and after.entity == hit.entity and not after.ambiguous
+            and norm[hit.end:after.start] in ("(", " (")):
+        return False
+    return _DEFINITION.match(scan.text, scan.original(hit)[1]) is not None
 
 
 def sentence_around(text: str, start: int, end: int) -> str:
