@@ -40,7 +40,7 @@ _BLOCKED = re.compile(r"access denied|forbidden|captcha|just a moment|attention 
                       r"enable javascript|请开启\s*javascript|安全验证|安全检查|人机验证|验证码|访问被拒绝|访问受限|"
                       r"滑动验证|service (?:temporarily )?unavailable|too many requests", re.I)
 _AUTHOR_CN = re.compile(r"(?:作者|撰文|文|记者|通讯员)\s*[：:]\s*([\u4e00-\u9fff·]{2,8}(?:[ 、,，　][\u4e00-\u9fff·]{2,4}){0,3})")
-_AUTHOR_EN = re.compile(r"^\s*by\s+([A-Z][\w.'-]+(?:\s+(?:[A-Z][\w.'-]+|and|de|van|von)){0,5})", re.M)
+_AUTHOR_EN = re.compile(r"^\s*(?i:by)\s+([A-Z][\w.'-]+(?:\s+(?:[A-Z][\w.'-]+|and|de|van|von)){0,5})", re.M)
 
 
 @dataclass
@@ -214,8 +214,9 @@ def _title(meta: _Meta, headings: list[str]) -> str:
 
 def _refuse_placeholder(raw_title: str, text: str, walked: _blocks.Walk) -> None:
     """A WAF challenge or outage placeholder: little visible text, a challenge marker."""
-    visible = walked.visible_chars
-    if visible < 400 and (_BLOCKED.search(raw_title) or _BLOCKED.search(" ".join(walked.all_text()[:20]))):
+    if len(text) >= 200 or walked.visible_chars >= 600:
+        return
+    if _BLOCKED.search(raw_title) or _BLOCKED.search(" ".join(walked.all_text()[:20])):
         raise ExtractError(Outcome.BLOCKED_PAGE, f"challenge or placeholder page ({raw_title or 'no title'!r})")
 
 
