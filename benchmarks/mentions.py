@@ -129,13 +129,14 @@ def throughput(matcher: Matcher, shared: Path, mb: float, repeat: int = 3) -> No
     table = _fold_table()
     nfkc = _rate("anchor: unicodedata.normalize('NFKC') alone", docs, nbytes,
                  lambda d: unicodedata.normalize("NFKC", d), repeat)
-    _rate("anchor: plain str.translate (fold table)", docs, nbytes, lambda d: d.translate(table), repeat, nfkc)
+    _rate("anchor: plain str.translate (fold table)", docs, nbytes,
+          lambda d: d.translate(table), repeat, nfkc)
     _rate("flows.match.normalise (fold+spaces+offset map)", docs, nbytes, normalise, repeat, nfkc)
     found = Counter()
     _rate("Matcher.find (normalise+search+map+sentence)", docs, nbytes,
           lambda d: found.update(m.entity for m in matcher.find("", d)), repeat, nfkc)
-    repeats *= repeat
-    print(f"  mentions found per pass over the corpus: {dict(sorted((k, v // repeats) for k, v in found.items()))}")
+    per_pass = {k: v // (repeats * repeat) for k, v in sorted(found.items())}
+    print(f"  mentions found per pass over the corpus: {per_pass}")
 
 
 def print_scores(counts: dict[str, Counts], errors: list[str], items: list[dict]) -> None:

@@ -163,8 +163,8 @@ def _check_shared_aliases(watchlist: Watchlist) -> None:
                 raise WatchlistRuleError(loc, f"{surface!r} is empty after normalisation")
             previous = owner.get(folded)
             if previous and (previous[0] != entity.key or previous[1] != kind):
-                raise WatchlistRuleError(
-                    loc, f"{surface!r} is already used by {previous[0]!r} as {previous[1]} (aliases must be unique)")
+                raise WatchlistRuleError(loc, f"{surface!r} is already used by {previous[0]!r} as "
+                                              f"{previous[1]} (aliases must be unique)")
             owner[folded] = (entity.key, kind)
 
 

@@ -391,11 +391,15 @@ class Matcher:
         for last, pid in self._automaton.iter(norm):
             p = self._patterns[pid]
             start, end = last + 1 - p.length, last + 1
-            if self._bounded(norm, start, end, p) and (p.kind != "acronym" or self._exact(scan, start, end, p)):
-                hits.append(_Hit(start, end, p.entity, p.alias, p.kind == "acronym", p.kind == "exclude"))
+            if not self._bounded(norm, start, end, p):
+                continue
+            if p.kind == "acronym" and not self._exact(scan, start, end, p):
+                continue
+            hits.append(_Hit(start, end, p.entity, p.alias, p.kind == "acronym", p.kind == "exclude"))
         if hits:
             hits = _join_parenthesised(_longest_first(_merge_overlaps(hits), len(norm)), norm)
-            scan.redefined = {h.entity for i, h in enumerate(hits) if h.ambiguous and _redefines(scan, hits, i)}
+            scan.redefined = {h.entity for i, h in enumerate(hits)
+                              if h.ambiguous and _redefines(scan, hits, i)}
             scan.hits = [h for h in hits if not h.exclude]
         return scan
 
