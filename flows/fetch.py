@@ -417,7 +417,8 @@ class Fetcher:
             if ok and c.expect == "feed" and body.startswith(b"\x1f\x8b"):
                 body = self._bounded(gunzip([body]), c.max_bytes)  # sitemap.xml.gz and the like
         except _TooLarge as big:
-            resp.body = big.head
+            # Only robots.txt uses a truncated body (RFC 9309 §2.5); elsewhere it would just hold memory.
+            resp.body = big.head if c.expect == "robots" else b""
             return self._done(c, url, Outcome.TOO_LARGE,
                               f"body over {c.max_bytes} bytes after decompression", resp=resp)
         except ContentDecodingError as exc:
@@ -443,7 +444,8 @@ class Fetcher:
         for chunk in chunks:
             buf += chunk
             if len(buf) > limit:
-                raise _TooLarge(bytes(buf[:limit]))
+                del buf[limit:]
+                raise _TooLarge(bytes(buf))
         return bytes(buf)
 
     # -- results ---------------------------------------------------------------------------

@@ -53,7 +53,7 @@ def test_compression_bombs_stop_at_the_cap(site, coding):
     with Fetcher(SETTINGS) as f:
         r = f.fetch(site.url(f"/fault/bomb-{coding}"), allowed_hosts={site.host})
     assert r.outcome == Outcome.TOO_LARGE and "after decompression" in r.error
-    assert len(r.body) == SETTINGS.max_bytes  # what was kept is exactly the cap, never more
+    assert str(SETTINGS.max_bytes) in r.error and r.body == b""  # nothing kept past the cap
 
 
 @pytest.mark.parametrize("path", ["/fault/drip", "/fault/drip-headers", "/fault/hang"])
