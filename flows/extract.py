@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
-import lxml.html
 from lxml import etree
 
 from flows import textblocks as _blocks
@@ -34,7 +33,9 @@ MAX_BYTES = 20 * 1024 * 1024
 #: mode), so deeper pages would lose their tail without a word.
 MAX_DEPTH = 500
 
-_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True, default_doctype=False)
+# Plain etree elements: lxml.html's element classes cost a lookup per node and add nothing here.
+_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True, default_doctype=False)
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _SITE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|—|–|-{1,2}|::|»|·)\s*")
 _BLOCKED = re.compile(r"access denied|forbidden|captcha|just a moment|attention required|verify you are human|"
                       r"enable javascript|请开启\s*javascript|安全验证|安全检查|人机验证|验证码|访问被拒绝|访问受限|"
@@ -107,11 +108,14 @@ def _parse(body: bytes, content_type: str | None, max_bytes: int, max_depth: int
     except DecodeError as exc:
         raise ExtractError(Outcome.DECODE_ERROR, str(exc)) from exc
     if not text.strip():
-        return lxml.html.document_fromstring("<html><body></body></html>", parser=_PARSER)
+        return etree.fromstring("<html><body></body></html>", parser=_PARSER)
+    text = _XML_DECL.sub("", text, count=1)  # lxml refuses str input that names an encoding
     try:
-        doc = lxml.html.document_fromstring(text, parser=_PARSER)
-    except (etree.ParserError, ValueError) as exc:
+        doc = etree.fromstring(text, parser=_PARSER)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
         raise ExtractError(Outcome.DECODE_ERROR, f"no HTML document in the body: {exc}") from exc
+    if doc is None:
+        raise ExtractError(Outcome.DECODE_ERROR, "no HTML document in the body")
     if _too_deep(max_depth)(doc):
         raise ExtractError(Outcome.PARSE_LIMIT, f"elements nested deeper than {max_depth} levels")
     return doc
@@ -144,7 +148,7 @@ class _Meta:
         title_el = next(doc.iter("title"), None)
         base_el = next((el for el in doc.iter("base") if el.get("href")), None)
         base = absolute_url(base_el.get("href"), url) if base_el is not None else url
-        return cls(raw_title=_squash(title_el.text_content()) if title_el is not None else "", tags=tags,
+        return cls(raw_title=_squash("".join(title_el.itertext())) if title_el is not None else "", tags=tags,
                    jsonld=_jsonld(doc), lang=doc.get("lang") or doc.get("xml:lang"), base=base,
                    canonical=_canonical(doc, tags, base))
 

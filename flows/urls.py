@@ -109,6 +109,8 @@ def absolute_url(href: str | None, base: str | None) -> str | None:
     href = (href or "").strip()
     if not href:
         return None
+    if href[:8].lower().startswith(("http://", "https://")):
+        return href  # already absolute: skip urljoin, the hot path when collecting links
     resolved = urljoin(base or "", href)
     return resolved if urlsplit(resolved).scheme.lower() in _DEFAULT_PORTS else None
 

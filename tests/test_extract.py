@@ -203,3 +203,10 @@ def test_english_byline_author():
     html = ("<html><body><article><h1>Plan</h1><p class='byline'>By Jane Doe and John Roe</p>"
             "<p>The plan, which covers five years, was published today.</p></article></body></html>")
     assert _parse(html).author == "Jane Doe and John Roe"
+
+
+def test_xhtml_with_xml_declaration():
+    body = ('<?xml version="1.0" encoding="gb2312"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><head>'
+            '<title>粤港澳大湾区建设</title></head><body><p>大湾区建设稳步推进，各项工作取得进展。</p></body></html>')
+    page = _parse(body.encode("gb18030"))
+    assert page.title == "粤港澳大湾区建设" and "稳步推进" in page.text
