@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from models.schema import DocumentVersion
 
-MATERIALIZED_VIEWS = ("mention_daily", "hub_daily", "co_mentions", "mention_changes")
+# In refresh order: the daily views and co_mentions read document_entities.
+MATERIALIZED_VIEWS = ("document_entities", "mention_daily", "hub_daily", "co_mentions", "mention_changes")
 ANALYST_VIEWS = ("current_documents", "current_mentions", "entities", "document_history",
                  "version_changes", "source_health", *MATERIALIZED_VIEWS)
 ANALYST_ROLE = "hubwatch_analyst"
@@ -69,10 +70,12 @@ def refresh_analytics(session: Session, *, concurrently: bool = True) -> None:
             has the unique index it needs). ``False`` is faster on a first load.
 
     Call at the end of every flow run that writes (nightly, ingest, import-warc,
-    reprocess); the views ``mention_daily``, ``hub_daily``, ``co_mentions`` and
-    ``mention_changes`` are otherwise as of the last refresh.
+    reprocess); the views ``document_entities``, ``mention_daily``, ``hub_daily``,
+    ``co_mentions`` and ``mention_changes`` are otherwise as of the last refresh.
     """
     mode = "CONCURRENTLY " if concurrently else ""
+    # Hash aggregates over a million mentions spill to disk at the default 4 MB.
+    session.execute(text("SET LOCAL work_mem = '64MB'"))
     for view in MATERIALIZED_VIEWS:
         session.execute(text(f"REFRESH MATERIALIZED VIEW {mode}{view}"))
 

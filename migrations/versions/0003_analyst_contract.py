@@ -1,8 +1,8 @@
 """The analyst's SQL contract: views, materialised aggregates, as-of function, search
 indexes and the read-only ``hubwatch_analyst`` role.
 
-Why materialised views for ``mention_daily``, ``hub_daily``, ``co_mentions`` and
-``mention_changes``: on a corpus of 200,000 versions and 1,000,000 mentions the plain
+Why materialised views for ``document_entities``, ``mention_daily``, ``hub_daily``,
+``co_mentions`` and ``mention_changes``: on a corpus of 200,000 versions and 1,000,000 mentions the plain
 aggregates take seconds; the analyst queries must answer in well under a second. They
 are refreshed (CONCURRENTLY, hence one unique index each) by
 ``models.analytics.refresh_analytics`` at the end of every flow run that writes.
@@ -116,12 +116,13 @@ CROSS JOIN LATERAL (
 ) diff
 """
 
-# A source "succeeds" in a run when one of its fetches there was ok or not_modified.
+# A fetch "succeeds" when the site answered as a working site does: ok, not_modified, or
+# gone (a 404/410 for one page says nothing bad about the source).
 SOURCE_HEALTH = """
 CREATE VIEW source_health AS
 WITH runs AS (
     SELECT sn.source_id, sn.crawl_run_id, max(sn.fetched_at) AS run_at,
-           bool_or(sn.outcome IN ('ok', 'not_modified')) AS succeeded
+           bool_or(sn.outcome IN ('ok', 'not_modified', 'gone')) AS succeeded
     FROM snapshot sn
     WHERE sn.source_id IS NOT NULL AND sn.crawl_run_id IS NOT NULL
     GROUP BY sn.source_id, sn.crawl_run_id
@@ -134,7 +135,7 @@ ranked AS (
 last_run AS (
     SELECT rk.source_id, rk.crawl_run_id, rk.run_at,
            count(sn.id) AS pages,
-           count(sn.id) FILTER (WHERE sn.outcome NOT IN ('ok', 'not_modified')) AS failures,
+           count(sn.id) FILTER (WHERE sn.outcome NOT IN ('ok', 'not_modified', 'gone')) AS failures,
            count(DISTINCT v.id) FILTER (WHERE v.published_at IS NULL) AS without_date,
            count(DISTINCT v.id) FILTER (WHERE btrim(v.main_text) = '') AS without_text
     FROM ranked rk
@@ -145,7 +146,8 @@ last_run AS (
 )
 SELECT s.slug AS source, s.active,
        (SELECT max(sn.fetched_at) FROM snapshot sn
-        WHERE sn.source_id = s.id AND sn.outcome IN ('ok', 'not_modified')) AS last_success_at,
+        WHERE sn.source_id = s.id AND sn.outcome IN ('ok', 'not_modified', 'gone'))
+           AS last_success_at,
        (SELECT count(*) FROM ranked rk
         WHERE rk.source_id = s.id AND rk.rn < COALESCE(
             (SELECT min(r2.rn) FROM ranked r2 WHERE r2.source_id = s.id AND r2.succeeded),
@@ -159,53 +161,60 @@ FROM source s
 LEFT JOIN last_run lr ON lr.source_id = s.id
 """
 
-# Day of a document: published_at in Asia/Shanghai, else first_seen_at (issue 5).
-MENTION_DAILY = """
-CREATE MATERIALIZED VIEW mention_daily AS
-WITH docs AS (
+# One row per (current document, entity): the base of the daily aggregates. The day of a
+# document is published_at in Asia/Shanghai, else first_seen_at (issue 5). The heavy part
+# is MATERIALIZED before the entity tree is joined: the tree's row estimate would
+# otherwise push the planner into nested loops over every mention.
+DOCUMENT_ENTITIES = """
+CREATE MATERIALIZED VIEW document_entities AS
+WITH base AS MATERIALIZED (
     SELECT cd.document_id, cd.version_id, cd.source, cd.kind, cd.language,
-           (COALESCE(cd.published_at, cd.first_seen_at) AT TIME ZONE 'Asia/Shanghai')::date AS day
-    FROM current_documents cd
-),
-totals AS (
-    SELECT day, source, kind, language, count(*) AS all_documents
-    FROM docs GROUP BY day, source, kind, language
-),
-per_entity AS (
-    SELECT d.day, m.entity_id, d.source, d.kind, d.language,
-           count(DISTINCT d.document_id) AS documents, count(*) AS mentions
-    FROM docs d JOIN mention m ON m.version_id = d.version_id
-    GROUP BY d.day, m.entity_id, d.source, d.kind, d.language
+           (COALESCE(cd.published_at, cd.first_seen_at) AT TIME ZONE 'Asia/Shanghai')::date AS day,
+           m.entity_id, count(*)::int AS mentions
+    FROM current_documents cd JOIN mention m ON m.version_id = cd.version_id
+    GROUP BY cd.document_id, cd.version_id, cd.source, cd.kind, cd.language, 6, m.entity_id
 )
-SELECT p.day, en.entity, en.hub, p.source, p.kind, p.language,
+SELECT b.document_id, b.version_id, b.source, b.kind, b.language, b.day,
+       en.entity, en.hub, b.mentions
+FROM base b JOIN entities en ON en.entity_id = b.entity_id
+"""
+
+# Current documents per day, source, kind and language: the denominators of the shares.
+DAILY_TOTALS = """
+    SELECT (COALESCE(cd.published_at, cd.first_seen_at) AT TIME ZONE 'Asia/Shanghai')::date AS day,
+           cd.source, cd.kind, cd.language, count(*) AS all_documents
+    FROM current_documents cd GROUP BY 1, 2, 3, 4
+"""
+
+MENTION_DAILY = f"""
+CREATE MATERIALIZED VIEW mention_daily AS
+WITH totals AS MATERIALIZED ({DAILY_TOTALS}),
+per_entity AS MATERIALIZED (
+    SELECT day, entity, hub, source, kind, language,
+           count(*) AS documents, sum(mentions) AS mentions
+    FROM document_entities GROUP BY day, entity, hub, source, kind, language
+)
+SELECT p.day, p.entity, p.hub, p.source, p.kind, p.language,
        p.documents::int AS documents, p.mentions::int AS mentions,
        t.all_documents::int AS all_documents,
        (p.documents::float8 / t.all_documents) AS share_of_documents
 FROM per_entity p
-JOIN entities en ON en.entity_id = p.entity_id
 JOIN totals t ON t.day = p.day AND t.source = p.source AND t.kind = p.kind
              AND t.language IS NOT DISTINCT FROM p.language
 """
 
 # Like mention_daily, with every sub-area folded into its hub: a document that mentions a
 # hub and one of its sub-areas counts once.
-HUB_DAILY = """
+HUB_DAILY = f"""
 CREATE MATERIALIZED VIEW hub_daily AS
-WITH docs AS (
-    SELECT cd.document_id, cd.version_id, cd.source, cd.kind, cd.language,
-           (COALESCE(cd.published_at, cd.first_seen_at) AT TIME ZONE 'Asia/Shanghai')::date AS day
-    FROM current_documents cd
+WITH totals AS MATERIALIZED ({DAILY_TOTALS}),
+per_doc AS (
+    SELECT document_id, day, hub, source, kind, language, sum(mentions) AS mentions
+    FROM document_entities GROUP BY document_id, day, hub, source, kind, language
 ),
-totals AS (
-    SELECT day, source, kind, language, count(*) AS all_documents
-    FROM docs GROUP BY day, source, kind, language
-),
-per_hub AS (
-    SELECT d.day, en.hub, d.source, d.kind, d.language,
-           count(DISTINCT d.document_id) AS documents, count(*) AS mentions
-    FROM docs d JOIN mention m ON m.version_id = d.version_id
-    JOIN entities en ON en.entity_id = m.entity_id
-    GROUP BY d.day, en.hub, d.source, d.kind, d.language
+per_hub AS MATERIALIZED (
+    SELECT day, hub, source, kind, language, count(*) AS documents, sum(mentions) AS mentions
+    FROM per_doc GROUP BY day, hub, source, kind, language
 )
 SELECT p.day, p.hub, p.source, p.kind, p.language,
        p.documents::int AS documents, p.mentions::int AS mentions,
@@ -218,41 +227,30 @@ JOIN totals t ON t.day = p.day AND t.source = p.source AND t.kind = p.kind
 
 CO_MENTIONS = """
 CREATE MATERIALIZED VIEW co_mentions AS
-WITH doc_entities AS (
-    SELECT DISTINCT cd.document_id, m.entity_id
-    FROM current_documents cd JOIN mention m ON m.version_id = cd.version_id
-)
-SELECT ea.entity AS entity_a, eb.entity AS entity_b, count(*)::int AS documents
-FROM doc_entities a
-JOIN doc_entities b ON b.document_id = a.document_id AND b.entity_id <> a.entity_id
-JOIN entities ea ON ea.entity_id = a.entity_id
-JOIN entities eb ON eb.entity_id = b.entity_id
-WHERE ea.entity < eb.entity
-GROUP BY ea.entity, eb.entity
+SELECT a.entity AS entity_a, b.entity AS entity_b, count(*)::int AS documents
+FROM document_entities a
+JOIN document_entities b ON b.document_id = a.document_id AND a.entity < b.entity
+GROUP BY a.entity, b.entity
 """
 
 # Net change of the number of mentions per entity between a version and the one before
 # (previous = the version with the next earlier valid_from, whatever the import order).
 MENTION_CHANGES = """
 CREATE MATERIALIZED VIEW mention_changes AS
-WITH pairs AS (
-    SELECT v.document_id, v.id AS version_id, v.valid_from AS changed_at,
-           lag(v.id) OVER (PARTITION BY v.document_id ORDER BY v.valid_from) AS previous_version_id
-    FROM document_version v
+WITH pairs AS MATERIALIZED (
+    SELECT * FROM (
+        SELECT v.document_id, v.id AS version_id, v.valid_from AS changed_at,
+               lag(v.id) OVER (PARTITION BY v.document_id ORDER BY v.valid_from)
+                   AS previous_version_id
+        FROM document_version v) x
+    WHERE x.previous_version_id IS NOT NULL
 ),
-sides AS (
-    SELECT p.version_id, m.entity_id, 1 AS after_n, 0 AS before_n
-    FROM pairs p JOIN mention m ON m.version_id = p.version_id
-    WHERE p.previous_version_id IS NOT NULL
-    UNION ALL
-    SELECT p.version_id, m.entity_id, 0, 1
-    FROM pairs p JOIN mention m ON m.version_id = p.previous_version_id
-),
-counts AS (
-    SELECT version_id, entity_id, sum(before_n)::int AS mentions_before,
-           sum(after_n)::int AS mentions_after
-    FROM sides GROUP BY version_id, entity_id
-    HAVING sum(before_n) <> sum(after_n)
+counts AS MATERIALIZED (
+    SELECT p.version_id, m.entity_id,
+           count(*) FILTER (WHERE m.version_id = p.previous_version_id)::int AS mentions_before,
+           count(*) FILTER (WHERE m.version_id = p.version_id)::int AS mentions_after
+    FROM pairs p JOIN mention m ON m.version_id IN (p.version_id, p.previous_version_id)
+    GROUP BY p.version_id, m.entity_id
 )
 SELECT p.document_id, d.canonical_url AS url, p.version_id, p.previous_version_id,
        p.changed_at, en.entity, en.hub, s.slug AS source,
@@ -264,9 +262,13 @@ JOIN pairs p ON p.version_id = c.version_id
 JOIN document d ON d.id = p.document_id
 JOIN source s ON s.id = d.source_id
 JOIN entities en ON en.entity_id = c.entity_id
+WHERE c.mentions_before <> c.mentions_after
 """
 
 MATVIEW_INDEXES = (
+    "CREATE UNIQUE INDEX uq_document_entities_key ON document_entities (document_id, entity)",
+    "CREATE INDEX ix_document_entities_entity_day ON document_entities (entity, day)",
+    "CREATE INDEX ix_document_entities_hub_day ON document_entities (hub, day)",
     "CREATE UNIQUE INDEX uq_mention_daily_key ON mention_daily "
     "(day, entity, source, kind, language) NULLS NOT DISTINCT",
     "CREATE INDEX ix_mention_daily_hub_day ON mention_daily (hub, day)",
@@ -302,7 +304,7 @@ SEARCH_INDEXES = (
 )
 
 PLAIN_VIEWS = ("entities", "document_history", "version_changes", "source_health")
-MATVIEWS = ("mention_daily", "hub_daily", "co_mentions", "mention_changes")
+MATVIEWS = ("document_entities", "mention_daily", "hub_daily", "co_mentions", "mention_changes")
 GRANTED = ("current_documents", "current_mentions", *PLAIN_VIEWS, *MATVIEWS)
 
 CREATE_ROLE = f"""
@@ -321,7 +323,7 @@ def upgrade() -> None:
     for statement in SEARCH_INDEXES:
         op.execute(statement)
     for statement in (ENTITIES, CURRENT_MENTIONS, DOCUMENT_HISTORY, VERSION_CHANGES,
-                      SOURCE_HEALTH, MENTION_DAILY, HUB_DAILY, CO_MENTIONS, MENTION_CHANGES,
+                      SOURCE_HEALTH, DOCUMENT_ENTITIES, MENTION_DAILY, HUB_DAILY, CO_MENTIONS, MENTION_CHANGES,
                       *MATVIEW_INDEXES, DOCUMENTS_AS_OF):
         op.execute(statement)
     op.execute(CREATE_ROLE)
