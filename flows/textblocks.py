@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from lxml import etree
 
@@ -89,6 +90,7 @@ class Walk:
     blocks: list[Block] = field(default_factory=list)
     ranges: list[tuple[int, int, bool]] = field(default_factory=list)
     headings: list[str] = field(default_factory=list)
+    near_main: list[str] = field(default_factory=list)  # set by main_text: short blocks at its top
 
     @property
     def visible_chars(self) -> int:
@@ -105,18 +107,21 @@ class Walk:
 
 
 class _Walker:
+    """One recursive pass over the body, collecting blocks and element ranges."""
+
     def __init__(self) -> None:
         self.walk = Walk()
         self.parts: list[str] = []
         self.link = self.neg = 0
         self.owner: list[tuple[str | None, bool]] = [(None, False)]
+        self.starts: list[int] = []
 
     def add(self, text: str, in_link: bool, neg: bool) -> None:
         self.parts.append(text)
-        if in_link:
-            self.link += len(text.strip())
-        if neg:
-            self.neg += len(text.strip())
+        if in_link or neg:
+            size = len(text.strip())
+            self.link += size if in_link else 0
+            self.neg += size if neg else 0
 
     def flush(self) -> None:
         if not self.parts:
@@ -130,17 +135,21 @@ class _Walker:
             self.walk.blocks.append(Block(text, min(link, len(text)), neg * 2 > len(text), heading, hinted))
 
     def visit(self, el: etree._Element, neg: bool, in_link: bool, hinted: bool) -> None:
-        tag = el.tag if isinstance(el.tag, str) else ""
-        if not tag or tag in _SKIP or _hidden(el):
+        tag = el.tag
+        if tag in _SKIP or not isinstance(tag, str):
             return
-        block = tag not in _INLINE
-        attrs = f"{el.get('class') or ''} {el.get('id') or ''}".strip()
-        neg = neg or tag in _BOILERPLATE_TAGS or (tag not in ("body", "html") and _negative(attrs))
-        hinted = hinted or bool(attrs and _DATE_HINT.search(attrs))
+        attrib = el.attrib
+        if attrib:
+            if "hidden" in attrib or _hidden_style(attrib.get("style")):
+                return
+            own_neg, own_hint = _classify(tag, attrib.get("class"), attrib.get("id"))
+            neg, hinted = neg or own_neg, hinted or own_hint
+        neg = neg or tag in _BOILERPLATE_TAGS
         in_link = in_link or tag == "a"
+        block = tag not in _INLINE
         if block:
             self._open(tag, hinted)
-        if tag == "br":
+        elif tag == "br":
             self.flush()
         if el.text:
             self.add(el.text, in_link, neg)
@@ -153,7 +162,7 @@ class _Walker:
 
     def _open(self, tag: str, hinted: bool) -> None:
         self.flush()
-        self.owner.append((tag if tag in ("h1", "h2", "h3", "h4", "h5", "h6") else None, hinted))
+        self.owner.append((tag if tag in _HEADINGS else None, hinted))
         self.starts.append(len(self.walk.blocks))
 
     def _close(self, tag: str, neg: bool) -> None:
@@ -165,11 +174,19 @@ class _Walker:
         if len(self.walk.blocks) > start:
             self.walk.ranges.append((start, len(self.walk.blocks), neg))
 
-    starts: list[int]
+
+_HEADINGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
 
 
-def _negative(attrs: str) -> bool:
-    return bool(attrs and _NEGATIVE.search(attrs) and not _is_body(attrs))
+@lru_cache(maxsize=4096)
+def _classify(tag: str, cls: str | None, ident: str | None) -> tuple[bool, bool]:
+    """(boilerplate container?, date/byline container?) from class and id (cached:
+    portals repeat the same few class names thousands of times)."""
+    attrs = f"{cls or ''} {ident or ''}".strip()
+    if not attrs:
+        return False, False
+    negative = tag not in ("body", "html") and bool(_NEGATIVE.search(attrs)) and not _is_body(attrs)
+    return negative, bool(_DATE_HINT.search(attrs))
 
 
 def _is_body(attrs: str) -> bool:
@@ -177,19 +194,16 @@ def _is_body(attrs: str) -> bool:
     return bool(_POSITIVE.search(attrs)) and not re.search(r"related|recommend|comment(?!ary)|nav|footer", attrs, re.I)
 
 
-def _hidden(el: etree._Element) -> bool:
-    style = el.get("style")
-    return el.get("hidden") is not None or bool(style and _HIDDEN_STYLE.search(style))
+def _hidden_style(style: str | None) -> bool:
+    return bool(style and _HIDDEN_STYLE.search(style))
 
 
 def walk(doc: etree._Element) -> Walk:
     """Blocks of ``doc``'s body (the whole document when it has no ``<body>``)."""
     walker = _Walker()
-    walker.starts = []
     body = doc.find("body")
     walker.visit(body if body is not None else doc, False, False, False)
     walker.flush()
-    walker.walk.near_main = []
     return walker.walk
 
 
