@@ -1,0 +1,194 @@
+"""The Prefect flows end to end under ``prefect_test_harness``: a local site crawled by
+``nightly`` (feed + listing + robots.txt), a second run of conditional requests, the
+``ingest`` manual trigger, and bad input that is recorded while the run goes on."""
+
+from __future__ import annotations
+
+import gzip
+import http.server
+import socket
+import threading
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from config.settings import get_settings
+from sitegen import SiteServer, expected, write_sources
+
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("prefect_harness")]
+
+
+@pytest.fixture
+def env(clean_db, monkeypatch, tmp_path):
+    """Settings for fast local crawls; the test writes its own sources file."""
+    monkeypatch.setenv("HUBWATCH_SOURCES_FILE", str(tmp_path / "sources.yaml"))
+    monkeypatch.setenv("HUBWATCH_HOST_DELAY_SECONDS", "0")
+    monkeypatch.setenv("HUBWATCH_RETRIES", "1")
+    monkeypatch.setenv("HUBWATCH_BACKOFF_BASE", "0.05")
+    monkeypatch.setenv("HUBWATCH_TOTAL_DEADLINE", "10")
+    get_settings.cache_clear()
+    engine = create_engine(clean_db)
+    yield tmp_path, engine
+    engine.dispose()
+    get_settings.cache_clear()
+
+
+def rows(engine, sql: str, **params):
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).all()
+
+
+def scalar(engine, sql: str, **params):
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).scalar()
+
+
+def test_nightly_crawls_site_then_revalidates(env):
+    from flows.orchestration import nightly
+
+    tmp, engine = env
+    with SiteServer(pages=12, feed_items=6, page_size=5) as site:
+        write_sources(tmp / "sources.yaml", site, discovery=("feed", "listing"))
+        first = nightly(max_pages=100)
+        plan = expected(site.articles)
+        assert scalar(engine, "SELECT count(*) FROM document") == plan.documents == 12
+        assert scalar(engine, "SELECT count(*) FROM document_version") == 12
+        by_entity = dict(rows(engine, "SELECT entity, count(*) FROM current_mentions GROUP BY 1"))
+        assert by_entity == plan.mentions_by_entity
+        assert first["new_versions"] == 12
+        assert first["outcomes"] == {"ok": 12 + 4, "robots": 1}  # feed + 3 listing pages; /private/ refused
+        assert not site.requested("/private/")
+
+        before = len(site.requests)
+        second = nightly(max_pages=100)
+        article_requests = [r for r in site.requests[before:] if r.path.startswith("/news/2")]
+        assert len(article_requests) == 12
+        assert all(r.if_none_match or r.if_modified_since for r in article_requests)
+        assert {r.status for r in article_requests} == {304}
+        assert second["not_modified"] == 12 and second["new_versions"] == 0
+        assert scalar(engine, "SELECT count(*) FROM document_version") == 12
+        assert not site.requested("/private/")
+    runs = rows(engine, "SELECT flow_name, run_status, counts->>'new_versions' FROM crawl_run ORDER BY id")
+    assert runs == [("nightly", "completed", "12"), ("nightly", "completed", "0")]
+
+
+def test_ingest_stores_exactly_the_requested_urls(env):
+    from flows.orchestration import ingest
+
+    tmp, engine = env
+    with SiteServer(pages=8) as site:
+        write_sources(tmp / "sources.yaml", site)
+        wanted = site.article_urls()[2:5]
+        result = ingest(urls=wanted)
+    stored = {r[0] for r in rows(engine, "SELECT url FROM current_documents")}
+    assert len(stored) == 3 and result["new_documents"] == 3
+    assert all(any(u.endswith(s.split("/", 3)[3]) for s in stored) for u in wanted)
+    params = scalar(engine, "SELECT parameters FROM crawl_run")
+    assert params["urls"] == wanted
+
+
+def test_ingest_dry_run_stores_no_page(env):
+    from flows.orchestration import ingest
+
+    tmp, engine = env
+    with SiteServer(pages=6) as site:
+        write_sources(tmp / "sources.yaml", site)
+        result = ingest(sources=["testsite"], dry_run=True)
+        assert not site.requested("/news/2")
+    assert result["discovered"] == 6
+    assert scalar(engine, "SELECT count(*) FROM document") == 0
+
+
+OK_PAGE = ("<html><head><title>粤港澳大湾区建设</title></head><body><article><p>"
+           + "“十五五”期间，粤港澳大湾区将加快建设国际科技创新中心。" * 5
+           + "</p></article></body></html>")
+
+
+class _BadHandler(http.server.BaseHTTPRequestHandler):
+    """Serves a broken feed, an undecodable page and a binary body dressed as HTML."""
+
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        bodies = {
+            "/robots.txt": (b"User-agent: *\nAllow: /\n", "text/plain"),
+            "/feed.xml": (b"<?xml version='1.0'?><rss><channel><item><link>http://x", "application/rss+xml"),
+            "/pdf.html": (b"%PDF-1.7\n" + bytes(range(256)) * 20, "text/html"),
+            "/gz.html": (gzip.compress(b"<html>" * 100), "text/html"),
+            "/ok.html": (OK_PAGE.encode(), "text/html; charset=utf-8"),
+        }
+        body, ctype = bodies.get(self.path, (b"nope", "text/plain"))
+        self.send_response(200 if self.path in bodies else 404)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def _refusing_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # closed again: connections are refused
+
+
+def test_bad_input_is_recorded_and_the_run_goes_on(env):
+    from flows.orchestration import nightly
+
+    tmp, engine = env
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _BadHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host = f"127.0.0.1:{server.server_address[1]}"
+    dead = f"127.0.0.1:{_refusing_port()}"
+    (tmp / "sources.yaml").write_text(f"""
+sources:
+  - slug: broken-site
+    name: Broken
+    kind: policy
+    language: zh
+    allowed_hosts: ['{host}']
+    discovery:
+      - {{type: feed, url: 'http://{host}/feed.xml'}}
+      - {{type: json, url: 'http://{host}/feed.xml', url_field: URL}}
+  - slug: refusing-site
+    name: Refusing
+    kind: policy
+    language: en
+    allowed_hosts: ['{dead}']
+    discovery:
+      - {{type: feed, url: 'http://{dead}/feed.xml'}}
+""")
+    try:
+        nightly()
+        from flows.orchestration import ingest
+
+        ingest(urls=[f"http://{host}/pdf.html", f"http://{host}/gz.html", f"http://{host}/ok.html"])
+    finally:
+        server.shutdown()
+    outcomes = dict(rows(engine, "SELECT requested_url, outcome FROM snapshot"))
+    assert outcomes[f"http://{host}/feed.xml"] == "bad_feed"
+    assert outcomes[f"http://{host}/pdf.html"] == "binary"
+    assert outcomes[f"http://{host}/gz.html"] in ("binary", "decode_error")
+    assert outcomes[f"http://{host}/ok.html"] == "ok"
+    refused = [o for u, o in outcomes.items() if dead in u]
+    assert refused and set(refused) <= {"network_error", "robots", "host_skipped"}
+    errors = rows(engine, "SELECT error_message FROM snapshot WHERE outcome <> 'ok'")
+    assert all(e[0] for e in errors), "every failure names its cause"
+    statuses = [r[0] for r in rows(engine, "SELECT run_status FROM crawl_run ORDER BY id")]
+    assert statuses == ["completed", "completed"]
+    assert scalar(engine, "SELECT count(*) FROM current_mentions WHERE entity = 'gba'") == 6
+
+
+def test_config_error_stops_before_any_fetch(env):
+    from config.loader import ConfigError
+    from flows.orchestration import nightly
+
+    tmp, engine = env
+    with SiteServer(pages=3) as site:
+        path = write_sources(tmp / "sources.yaml", site)
+        path.write_text(path.read_text().replace("kind: commentary", "kind: opinion"))
+        with pytest.raises(ConfigError) as err:
+            nightly()
+        assert site.requests == []
+    assert "sources.yaml:4: sources.0.kind" in str(err.value)
+    assert scalar(engine, "SELECT count(*) FROM snapshot") == 0
