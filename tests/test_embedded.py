@@ -1,0 +1,95 @@
+"""The embedded PostgreSQL launcher: UTF-8 cluster, lifetime tied to the command that
+started it (SIGKILL included), reuse of a running server, ``hubwatch db start|stop``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from models.embedded import EmbeddedPostgres
+
+pytestmark = pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")),
+                                reason="embedded server tests run when DATABASE_URL is unset")
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _gone(pid: int, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_cluster_is_utf8_and_trigrams_work_on_chinese(tmp_path):
+    parent_mode = tmp_path.stat().st_mode
+    server = EmbeddedPostgres(tmp_path / "data")
+    info = server.start(detached=False)
+    try:
+        with psycopg.connect(host="127.0.0.1", port=info.port, user="hubwatch",
+                             dbname="hubwatch", autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            assert conn.execute("SELECT datctype FROM pg_database WHERE datname = 'hubwatch'"
+                                ).fetchone()[0] == "C.UTF-8"
+            assert conn.execute("SELECT array_length(show_trgm('京津冀协同发展'), 1)"
+                                ).fetchone()[0] > 0
+        # Files stay owned by the invoking user: no user created, no chmod of parents.
+        assert (tmp_path / "data" / "pg").stat().st_uid == os.geteuid()
+        assert tmp_path.stat().st_mode == parent_mode
+    finally:
+        server.stop_child()
+    assert _gone(info.pid)
+
+
+CHILD = """
+import sys, time
+from pathlib import Path
+from models.embedded import EmbeddedPostgres
+info = EmbeddedPostgres(Path(sys.argv[1])).start(detached=False)
+print(info.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_server_dies_with_a_sigkilled_command(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path / "data")],
+                            stdout=subprocess.PIPE, text=True, cwd=REPO)
+    pid = int(proc.stdout.readline())
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert _gone(pid), "postgres outlived the command that started it"
+    assert EmbeddedPostgres(tmp_path / "data").running() is None
+
+
+def _cli(*args, env):
+    return subprocess.run([sys.executable, "-m", "hubwatch.cli", *args], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_db_start_reuse_and_stop(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["HUBWATCH_DATA_DIR"] = str(tmp_path / "data")
+    started = _cli("db", "start", env=env)
+    assert started.returncode == 0, started.stderr
+    server = EmbeddedPostgres(tmp_path / "data")
+    info = server.running()
+    assert info is not None
+    try:
+        query = _cli("sql", "-c", "SELECT count(*) FROM source", env=env)
+        assert query.returncode == 0, query.stderr
+        assert server.running() == info, "a command must leave a running server running"
+        status = _cli("db", "status", env=env)
+        assert f"port {info.port}" in status.stdout
+    finally:
+        stopped = _cli("db", "stop", env=env)
+    assert stopped.returncode == 0 and _gone(info.pid)
