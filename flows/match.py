@@ -54,6 +54,10 @@ _CJK_RANGES = ((0x2E80, 0x2FDF), (0x3001, 0x303F), (0x3040, 0x30FF), (0x3100, 0x
                (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
 _CJK_NUMERALS = frozenset("〇零一二三四五六七八九十百千万两")
 _SENTENCE_END = re.compile(r"[。！？!?｡]+[”’」』\"')）]*|[.!?]+[”’\"')]*(?=\s)|\n")
+_STOPS = "。！？｡!?.\n"
+_CLOSERS = "。！？｡!?.”’」』\"')）"  # enders repeated and closing quotes stay with their sentence
+_ABBREVIATIONS = frozenset("mr mrs ms dr prof st no vs etc jan feb mar apr jun jul aug sep sept oct nov dec"
+                           .split())
 _SENTENCE_WINDOW = 600  # characters scanned either side of a mention for a sentence end
 # "GBA (the state bar association)", "GBA (Game Boy Advance)": an acronym defined otherwise
 _DEFINITION = re.compile(r"\s?[(（](?:(?:the|an?)\s|(?:[A-Z][\w'-]*[ ,]+)+[A-Z][\w'-]*[)）])")
@@ -487,13 +491,42 @@ def _redefines(scan: _Scan, hits: list[_Hit], i: int) -> bool:
 def sentence_around(text: str, start: int, end: int) -> str:
     """The sentence of ``text`` holding ``[start, end)``, stripped.
 
-    Sentences end after 。！？ (and their closing quotes), after . ! ? followed by whitespace,
-    and at line breaks; at most ``_SENTENCE_WINDOW`` characters are taken on either side.
+    Sentences end after 。！？ (and their closing quotes), after . ! ? followed by whitespace
+    (not after abbreviations such as "U.S." or "Mr.", nor before a lower-case word), and at
+    line breaks; at most ``_SENTENCE_WINDOW`` characters are taken on either side.
     """
-    lo = max(0, start - _SENTENCE_WINDOW)
-    left = lo
-    for m in _SENTENCE_END.finditer(text, lo, start):
-        left = m.end()
-    m = _SENTENCE_END.search(text, end, min(len(text), end + _SENTENCE_WINDOW))
-    right = m.end() if m else min(len(text), end + _SENTENCE_WINDOW)
+    left = _sentence_start(text, start)
+    right = min(len(text), end + _SENTENCE_WINDOW)
+    for m in _SENTENCE_END.finditer(text, end, right):
+        if _ends_sentence(text, m.start(), m.end()):
+            right = m.end()
+            break
     return text[left:right].strip()
+
+
+def _sentence_start(text: str, start: int) -> int:
+    """Start of the sentence holding position ``start``: after the nearest sentence end before
+    it. Searched backwards with ``str.rfind`` (a regex cannot scan backwards)."""
+    lo, pos = max(0, start - _SENTENCE_WINDOW), start
+    while (k := max(text.rfind(c, lo, pos) for c in _STOPS)) >= 0:
+        j = k + 1
+        while j < start and text[j] in _CLOSERS:
+            j += 1
+        if j < start and _ends_sentence(text, k, j) or text[k] not in ".!?":
+            return j
+        pos = k
+    return lo
+
+
+def _ends_sentence(text: str, k: int, j: int) -> bool:
+    """Whether the stop at ``k`` (its closing marks ending at ``j``) ends a sentence."""
+    if text[k] not in ".!?":
+        return True
+    if j >= len(text) or not text[j].isspace():
+        return False
+    following = text[j:j + 3].lstrip()
+    if following[:1].islower():
+        return False
+    words = text[max(0, k - 6):k].split()
+    word = words[-1].rsplit(".", 1)[-1] if words else ""  # "U.S." -> "S"
+    return text[k] != "." or not (len(word) == 1 or word.lower() in _ABBREVIATIONS)

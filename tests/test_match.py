@@ -166,3 +166,17 @@ def test_noise_inside_names_is_part_of_the_surface(matcher):
     found = matcher.find("", text)
     assert pairs(found) == [("gba", "粤港\u200b澳\n大湾\u00ad区"), ("bth", "Beijing\u2011\nTianjin \u2013 Hebei")]
     assert_offsets(found, "", text)
+
+
+@pytest.mark.parametrize(("text", "sentence"), [
+    ("他说：“上一句。”推动长三角一体化。”下一句", "推动长三角一体化。”"),
+    ("Growth was 3.5 per cent. The U.S. fund entered the Yangtze River Delta! Next?",
+     "The U.S. fund entered the Yangtze River Delta!"),
+    ("长三角", "长三角"),
+    ("“Is it the Greater Bay Area?” she asked. No.", "“Is it the Greater Bay Area?” she asked."),
+    ("Mr. Li met Dr. Wang in Xiongan . Then left.", "Mr. Li met Dr. Wang in Xiongan ."),
+    (" . Hengqin", "Hengqin"),
+    ("第一段\n\n京津冀协同发展\n\n第三段", "京津冀协同发展"),
+])
+def test_sentence_boundaries(matcher, text, sentence):
+    assert [m.sentence for m in matcher.find("", text)] == [sentence]
