@@ -180,3 +180,20 @@ def test_noise_inside_names_is_part_of_the_surface(matcher):
 ])
 def test_sentence_boundaries(matcher, text, sentence):
     assert [m.sentence for m in matcher.find("", text)] == [sentence]
+
+
+def test_unusual_code_points_do_not_break_matching(matcher):
+    text = "\ud800 lone surrogate, \U0002a6a5 ext-B, \U000e0041 tag, \x00 nul: 京津冀 and Hengqin\U0001f600."
+    found = matcher.find("\udcff", text)
+    assert pairs(found) == [("bth", "京津冀"), ("hengqin", "Hengqin")]
+    assert_offsets(found, "", text)
+
+
+def test_large_text_keeps_offsets(matcher):
+    """A multi-megabyte text (many paragraphs) maps every mention back exactly."""
+    para = "第一句话。推动粵港澳大灣區\n建设！ The Yangtze\u00a0River Delta grew\u2026 “十五五”规划。\n\n"
+    text = para * 5000
+    found = matcher.find("", text)
+    assert len(found) == 15000
+    assert_offsets(found, "", text)
+    assert found[-1].end == len(text) - len(para) + para.index("”规划")
