@@ -220,6 +220,9 @@ class Normalised:
         return self.expanded.range(start, end)
 
 
+_EMPTY = Normalised("", None, _OffsetMap())
+
+
 def _codepoints(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
@@ -388,6 +391,8 @@ class Matcher:
         return out
 
     def _scan(self, text: str, zone: str) -> _Scan:
+        if not text:
+            return _Scan(text, zone, _EMPTY, [], set())
         normalised = normalise(text)
         norm = normalised.text
         scan = _Scan(text, zone, normalised, [], set())
