@@ -36,9 +36,9 @@ _NEGATIVE = re.compile(
     r"ads?|advert\w*|sponsor\w*|tags?|tagcloud|hot|hotnews|rank|ranking|login|subscribe|toolbar|tools?|pager|"
     r"pagination|page-?nav|widget|popup|modal|cookie|disclaimer|xgxw|xgyd|xgwz|tjyd|rmtj|rdtj|"
     r"more|top-?bar|header|masthead|qrcode|erweima|ewm|statement|bottom|fenxiang|bdshare|"
-    r"lianxi|author-?info|editor|zbj|bianji|support|cta|promo|newsletter|excerpt|teaser|river|donate|contribut\w*|membership|signup|paywall)(?:$|[\s_\d-])"
+    r"lianxi|author-?info|zbj|bianji|support|cta|promo|newsletter|excerpt|teaser|river|donate|contribut\w*|membership|signup|paywall|consent|onetrust|gdpr|ot-sdk\w*)(?:$|[\s_\d-])"
     r"|sidebar|navbar|footer|breadcrumb|recommend|related|comment(?!ary)|bdshare|share-?box", re.I)
-_POSITIVE = re.compile(r"article|content|main|body|text|post|entry|story|detail|zhengwen|trs_editor|"
+_POSITIVE = re.compile(r"article|content|main|post|entry|story|detail|zhengwen|trs_editor|"
                        r"rich_media|artibody|endtext|post_body|conent", re.I)
 _DATE_HINT = re.compile(r"date|time|pub|info|source|byline|meta|laiyuan|ly|sj|fbsj|author", re.I)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.I)  # not visibility: WeChat reveals articles by script
@@ -58,6 +58,8 @@ _SENTENCE = re.compile(r"[。，、；！？,;!?]|[a-z]\.(?:\s|$)")
 
 #: Value taken off a short block without sentence punctuation (menu entry, label).
 PENALTY_SHORT = 12.0
+#: Most value a block inside a boilerplate container takes off.
+NEGATIVE_CAP = 20.0
 #: Value taken off every block, so that many tiny blocks never outweigh prose.
 PENALTY_BLOCK = 3.0
 
@@ -75,8 +77,8 @@ class Block:
     def value(self) -> float:
         """Content value: positive for article prose, negative for furniture."""
         size = len(self.text)
-        if self.negative:
-            return -size - 10.0
+        if self.negative:  # capped: one long donation appeal must not sink the article around it
+            return -min(size, NEGATIVE_CAP) - 10.0
         value = size - 2.5 * self.link_chars
         if not _SENTENCE.search(self.text):  # headlines, labels, menus: no sentence punctuation
             value -= PENALTY_SHORT if size < 60 else 0
@@ -182,16 +184,17 @@ _HEADINGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
 def _classify(tag: str, cls: str | None, ident: str | None) -> tuple[bool, bool]:
     """(boilerplate container?, date/byline container?) from class and id (cached:
     portals repeat the same few class names thousands of times)."""
-    attrs = f"{cls or ''} {ident or ''}".strip()
-    if not attrs:
+    tokens = f"{cls or ''} {ident or ''}".split()
+    if not tokens:
         return False, False
-    negative = tag not in ("body", "html") and bool(_NEGATIVE.search(attrs)) and not _is_body(attrs)
-    return negative, bool(_DATE_HINT.search(attrs))
-
-
-def _is_body(attrs: str) -> bool:
-    """A container named both ways (``article-content side-left``) is content."""
-    return bool(_POSITIVE.search(attrs)) and not re.search(r"related|recommend|comment(?!ary)|nav|footer", attrs, re.I)
+    hinted = any(_DATE_HINT.search(t) for t in tokens)
+    if tag in ("body", "html"):
+        return False, hinted
+    negative = [bool(_NEGATIVE.search(t)) for t in tokens]
+    # A container named both ways ("article-content side-left") is content, unless the
+    # content word itself sits in a boilerplate name ("support-box__content").
+    named_content = any(_POSITIVE.search(t) and not neg for t, neg in zip(tokens, negative))
+    return any(negative) and not named_content, hinted
 
 
 def _hidden_style(style: str | None) -> bool:
