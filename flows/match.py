@@ -240,25 +240,33 @@ def _expand(text: str, positions: np.ndarray, expand: dict[str, str]) -> tuple[s
     return "".join(pieces), offsets
 
 
-def _drop_spaces(folded: np.ndarray, joins: np.ndarray) -> np.ndarray | None:
-    """Positions of the spaces to drop: whole runs next to a CJK character or a dash, and all
-    but the first space of any other run (so "Beijing - Tianjin" and "长\n三角" close up).
-    Works on the space positions only (few in Chinese text). None: nothing to drop."""
-    spaces = np.flatnonzero(folded == 32)
-    if not len(spaces):
+def _spaces_kept(folded: np.ndarray, joins: np.ndarray) -> np.ndarray | None:
+    """Indices of ``folded`` that survive the space rules, or None when all do.
+
+    Two passes, each a few whole-array operations: every run of spaces folds to its first
+    space; then a space next to a CJK character or a dash goes (so "Beijing - Tianjin",
+    "长\n三角" and "G60\n\n科创走廊" close up). After the first pass a space's neighbours
+    are the characters around its former run, so the second pass sees whole runs.
+    """
+    space = folded == 32
+    if not space.any():
         return None
-    first = np.empty(len(spaces), dtype=bool)  # first space of its run
-    first[0] = True
-    np.not_equal(spaces[1:], spaces[:-1] + 1, out=first[1:])
-    last = np.empty_like(first)
-    last[:-1], last[-1] = first[1:], True
-    n = len(folded)
-    left, right = spaces[first] - 1, spaces[last] + 1
-    joined = (left >= 0) & joins[folded[np.maximum(left, 0)]]
-    joined |= (right < n) & joins[folded[np.minimum(right, n - 1)]]
-    drop = ~first
-    drop |= joined[np.cumsum(first) - 1]
-    return spaces[drop] if drop.any() else None
+    kept = None
+    run = space[1:] & space[:-1]
+    if run.any():
+        first = np.ones(len(folded), dtype=bool)
+        first[1:] = ~run
+        kept = np.flatnonzero(first)
+        folded, space = folded[kept], space[kept]
+    joining = joins[folded]
+    drop = np.zeros(len(folded), dtype=bool)
+    drop[1:] = joining[:-1]
+    drop[:-1] |= joining[1:]
+    drop &= space
+    if not drop.any():
+        return kept
+    survivors = np.flatnonzero(~drop)
+    return survivors if kept is None else kept[survivors]
 
 
 def normalise(text: str) -> Normalised:
@@ -278,9 +286,8 @@ def normalise(text: str) -> Normalised:
         if deleted.any():
             index = np.flatnonzero(~deleted)
             folded = folded[index]
-    drop = _drop_spaces(folded, tables.joins)
-    if drop is not None:
-        kept = np.delete(np.arange(len(folded)), drop)
+    kept = _spaces_kept(folded, tables.joins)
+    if kept is not None:
         index = kept if index is None else index[kept]
         folded = folded[kept]
     return Normalised(folded.tobytes().decode("utf-32-le", "surrogatepass"), index, expanded)

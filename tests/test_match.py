@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
 from config.watchlist import Watchlist, load_watchlist
-from flows.match import MATCHER_VERSION, Matcher, Mention, normalise, normalise_alias, sentence_around
+from flows.match import MATCHER_VERSION, Matcher, Mention, _fold_table, normalise, normalise_alias, sentence_around
 
 
 @pytest.fixture(scope="module")
@@ -197,3 +198,26 @@ def test_large_text_keeps_offsets(matcher):
     assert len(found) == 15000
     assert_offsets(found, "", text)
     assert found[-1].end == len(text) - len(para) + para.index("”规划")
+
+
+_CJK_CLASS = "\u2e80-\u2fdf\u3001-\u303f\u3040-\u30ff\u3100-\u312f\u3190-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_REFERENCE_SPACES = re.compile(rf" +(?=[-{_CJK_CLASS}])|(?<=[-{_CJK_CLASS}]) +")
+
+
+def reference_normalise(text: str) -> str:
+    """The normalisation spelled out with str.translate and regexes (slow, obvious)."""
+    folded = text.translate(_fold_table())
+    return _REFERENCE_SPACES.sub("", re.sub("  +", " ", folded))
+
+
+def test_vectorised_normaliser_equals_the_plain_reference():
+    rng = random.Random(7)
+    alphabet = list("aZ9 -.\n\t") + ["\u00a0", "\u3000", "\u200b", "\u00ad", "\u2013", "\uff0d", "\ufb01",
+                                      "\u3231", "\u2026", "粵", "灣", "长", "。", "（", "Ｇ", "İ", "\ud800"]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16)))
+        normalised = normalise(text)
+        assert normalised.text == reference_normalise(text), repr(text)
+        for i in range(len(normalised.text)):  # every character maps into the original
+            start, end = normalised.original(i, i + 1)
+            assert 0 <= start < end <= len(text)
