@@ -54,6 +54,10 @@ class Settings(BaseSettings):
         default=5, ge=1, description="Connection failures in a row before a host is skipped."
     )
     backoff_base: float = Field(default=2.0, ge=0, description="First retry backoff, seconds.")
+    backoff_cap: float = Field(default=60.0, ge=0, description="Longest backoff, seconds.")
+    user_agent: str | None = Field(
+        default=None, description="User-Agent sent; unset: hubwatch's own, with a contact URL."
+    )
 
     def safe_database_url(self) -> str | None:
         """The configured URL with its password masked, for logs and messages."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import logging
 import zlib
 from collections.abc import Callable, Iterator
@@ -57,7 +58,15 @@ class DiscoveryResult:
 
 
 class FeedError(ValueError):
-    """A feed, sitemap or JSON list that cannot be read (becomes ``bad_feed``)."""
+    """A feed, sitemap or JSON list that cannot be read (becomes ``bad_feed``).
+
+    ``salvaged`` holds the candidates a lenient parser still recovered from a broken file:
+    they are used (nothing lost) while the endpoint is recorded as ``bad_feed``.
+    """
+
+    def __init__(self, message: str, salvaged: list[Candidate] | None = None) -> None:
+        super().__init__(message)
+        self.salvaged = salvaged or []
 
 
 Fetch = Callable[..., FetchResult]
@@ -110,7 +119,7 @@ def _run_endpoint(ep: Discovery, fetch: Fetch, tz: ZoneInfo
         try:
             candidates, more = _PARSERS[ep.type](ep, res, tz)
         except FeedError as exc:
-            yield EndpointReport(res, Outcome.BAD_FEED, str(exc)), []
+            yield EndpointReport(res, Outcome.BAD_FEED, str(exc)), exc.salvaged
             continue
         yield EndpointReport(res, Outcome.OK, None), candidates
         urls.extend(more)
@@ -125,11 +134,41 @@ def _feed(ep: Discovery, res: FetchResult, tz: ZoneInfo) -> tuple[list[Candidate
         check_safe_xml(res.body)
     except UnsafeXMLError as exc:
         raise FeedError(f"unsafe XML refused: {exc}") from None
-    parsed = feedparser.parse(res.body, response_headers={"content-type": res.headers.get(
-        "content-type", "application/xml"), "content-location": res.final_url})
+    from flows.decode import DecodeError
+
+    try:
+        body = _as_utf8_xml(res)
+    except DecodeError as exc:
+        raise FeedError(f"feed bytes cannot be decoded: {exc}") from None
+    parsed = feedparser.parse(body, response_headers={
+        "content-type": "application/xml; charset=utf-8", "content-location": res.final_url})
     if not parsed.entries:
         cause = parsed.get("bozo_exception") or "no entries"
         raise FeedError(f"feed has no readable entries: {cause}")
+    out = _feed_entries(parsed, res)
+    exc = parsed.get("bozo_exception")
+    # A wrong or missing charset label is not a broken feed (case 06); bad XML is.
+    if parsed.get("bozo") and not isinstance(exc, _BENIGN_FEED_ISSUES):
+        raise FeedError(f"broken feed XML ({len(out)} entries salvaged): {exc}", out)
+    return out, []
+
+
+def _as_utf8_xml(res: FetchResult) -> bytes:
+    """The feed re-encoded as UTF-8 after our own decoding (BOM, HTTP charset, XML
+    declaration; gb2312/gbk read as GB18030), its declaration rewritten to match, so that
+    feedparser never decodes a GBK feed with the narrower gb2312 codec (case 06)."""
+    from flows.decode import decode_xml
+
+    text = decode_xml(res.body, res.headers.get("content-type")).text.lstrip("\ufeff")
+    text = _XML_DECL_ENCODING.sub(r"\1utf-8\2", text[:300], count=1) + text[300:]
+    return text.encode("utf-8")
+
+
+_XML_DECL_ENCODING = re.compile(r"""(<\?xml[^>]*?encoding\s*=\s*["'])[^"']*(["'])""", re.I)
+_BENIGN_FEED_ISSUES = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+
+
+def _feed_entries(parsed, res: FetchResult) -> list[Candidate]:
     out = []
     for entry in parsed.entries:
         link = entry.get("link")
@@ -138,7 +177,7 @@ def _feed(ep: Discovery, res: FetchResult, tz: ZoneInfo) -> tuple[list[Candidate
         stamp = entry.get("published_parsed") or entry.get("updated_parsed")
         when = dt.datetime(*stamp[:6], tzinfo=dt.UTC) if stamp else None
         out.append(Candidate(urljoin(res.final_url, link.strip()), when, entry.get("title")))
-    return out, []
+    return out
 
 
 def _sitemap(ep: Discovery, res: FetchResult, tz: ZoneInfo) -> tuple[list[Candidate], list[str]]:

@@ -104,8 +104,6 @@ def test_every_fault_recorded_with_its_outcome_and_reason(crawl):
     assert unexplained == []
 
 
-@pytest.mark.xfail(reason="flows/discover.py records a truncated feed as ok (feedparser bozo "
-                          "with no entries); it should be bad_feed", strict=False)
 def test_broken_feed_recorded_as_bad_feed(crawl):
     assert "bad_feed" in [o for o, _ in crawl.outcomes.get(BROKEN_FEED, [])]
 
