@@ -54,7 +54,7 @@ _CJK_RANGES = ((0x2E80, 0x2FDF), (0x3001, 0x303F), (0x3040, 0x30FF), (0x3100, 0x
                (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
 _CJK_NUMERALS = frozenset("〇零一二三四五六七八九十百千万两")
 _SENTENCE_END = re.compile(r"[。！？!?｡]+[”’」』\"')）]*|[.!?]+[”’\"')]*(?=\s)|\n")
-_STOPS = "。！？｡!?.\n"
+_STOP = re.compile(r"[。！？｡!?.\n]")
 _CLOSERS = "。！？｡!?.”’」』\"')）"  # enders repeated and closing quotes stay with their sentence
 _ABBREVIATIONS = frozenset("mr mrs ms dr prof st no vs etc jan feb mar apr jun jul aug sep sept oct nov dec"
                            .split())
@@ -518,15 +518,18 @@ def sentence_around(text: str, start: int, end: int) -> str:
 
 def _sentence_start(text: str, start: int) -> int:
     """Start of the sentence holding position ``start``: after the nearest sentence end before
-    it. Searched backwards with ``str.rfind`` (a regex cannot scan backwards)."""
-    lo, pos = max(0, start - _SENTENCE_WINDOW), start
-    while (k := max(text.rfind(c, lo, pos) for c in _STOPS)) >= 0:
-        j = k + 1
-        while j < start and text[j] in _CLOSERS:
-            j += 1
-        if j < start and _ends_sentence(text, k, j) or text[k] not in ".!?":
-            return j
-        pos = k
+    it, looked for in a short window first (most sentences are short), then the full one."""
+    for width in (160, _SENTENCE_WINDOW):
+        lo = max(0, start - width)
+        stops = [m.start() for m in _STOP.finditer(text, lo, start)]
+        for k in reversed(stops):
+            j = k + 1
+            while j < start and text[j] in _CLOSERS:
+                j += 1
+            if text[k] not in ".!?" or j < start and _ends_sentence(text, k, j):
+                return j
+        if lo == 0:
+            break
     return lo
 
 
