@@ -60,6 +60,8 @@ _SENTENCE = re.compile(r"[。，、；！？,;!?]|[a-z]\.(?:\s|$)")
 PENALTY_SHORT = 12.0
 #: Most value a block inside a boilerplate container takes off.
 NEGATIVE_CAP = 20.0
+#: Share of its value an unpunctuated block brings when widening the chosen element.
+WIDEN_UNPUNCTUATED = 0.5
 #: Value taken off every block, so that many tiny blocks never outweigh prose.
 PENALTY_BLOCK = 3.0
 
@@ -210,19 +212,28 @@ def walk(doc: etree._Element) -> Walk:
     return walker.walk
 
 
+def _prefix_sums(values: list[float]) -> list[float]:
+    sums = [0.0]
+    for value in values:
+        sums.append(sums[-1] + value)
+    return sums
+
+
 def _best_range(w: Walk) -> tuple[int, int]:
     """The block range of the highest-valued element, widened on either side by any
     run of blocks whose values sum positive (an article split around an inline ad,
-    or whose container also holds a tag list, loses nothing)."""
-    prefix = [0.0]
-    for block in w.blocks:
-        prefix.append(prefix[-1] + block.value)
+    or whose container also holds a tag list, loses nothing). Widening counts
+    unpunctuated blocks at half value: a run of headlines next to the article (a
+    video playlist, a teaser list) is not prose."""
+    prefix = _prefix_sums([b.value for b in w.blocks])
     best, (start, end) = float("-inf"), (0, len(w.blocks))
     for first, last, neg in w.ranges:
         if not neg and prefix[last] - prefix[first] > best:
             best, (start, end) = prefix[last] - prefix[first], (first, last)
-    left = max(range(start + 1), key=lambda i: (prefix[start] - prefix[i], i))
-    right = max(range(end, len(w.blocks) + 1), key=lambda j: (prefix[j] - prefix[end], -j))
+    wide = _prefix_sums([b.value * (1.0 if b.value <= 0 or _SENTENCE.search(b.text) else WIDEN_UNPUNCTUATED)
+                         for b in w.blocks])
+    left = max(range(start + 1), key=lambda i: (wide[start] - wide[i], i))
+    right = max(range(end, len(w.blocks) + 1), key=lambda j: (wide[j] - wide[end], -j))
     return left, right
 
 
