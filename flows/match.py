@@ -41,6 +41,8 @@ import numpy as np
 if TYPE_CHECKING:
     from config.watchlist import Watchlist
 
+# Part of Matcher.revision: bump it whenever a matching rule changes, so that a reprocess
+# re-matches every stored version (a watch-list edit changes the revision by itself).
 MATCHER_VERSION = "1"
 
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2e3a\u2e3b\ufe58\ufe63\uff0d\u058a\u2043"
