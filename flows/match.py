@@ -332,13 +332,14 @@ class _Hit:
 
 @dataclass
 class _Scan:
-    """One text matched: normalised copy, offset maps, surviving hits, acronym conflicts."""
+    """One text matched: its normalised copy (with the map back), surviving hits, and the
+    entities whose acronym it defines as something else."""
 
     text: str
     zone: str
     norm: Normalised
     hits: list[_Hit]
-    redefined: set[str]  # entities whose acronym this text defines as something else
+    redefined: set[str]
 
     def original(self, hit: _Hit) -> tuple[int, int]:
         return self.norm.original(hit.start, hit.end)
