@@ -55,6 +55,8 @@ _INVISIBLE = ("\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202
 _CJK_RANGES = ((0x2E80, 0x2FDF), (0x3001, 0x303F), (0x3040, 0x30FF), (0x3100, 0x312F), (0x3190, 0x31FF),
                (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
 _CJK_NUMERALS = frozenset("〇零一二三四五六七八九十百千万两")
+_LONE_AFTER = re.compile(r"\s+\S(?:\s|$)")  # whitespace, one character, whitespace
+_LONE_BEFORE = re.compile(r"(?:^|\s)\S\s+$")
 _SENTENCE_END = re.compile(r"[。！？!?｡]+[”’」』\"')）]*|[.!?]+[”’\"')]*(?=\s)|\n")
 _STOP = re.compile(r"[。！？｡!?.\n]")
 _CLOSERS = "。！？｡!?.”’」』\"')）"  # enders repeated and closing quotes stay with their sentence
@@ -414,6 +416,8 @@ class Matcher:
                 continue
             if p.kind == "acronym" and not self._exact(scan, start, end, p):
                 continue
+            if not p.latin_start and _spaced_list(text, *scan.norm.original(start, end), p.length):
+                continue
             hits.append(_Hit(start, end, p.entity, p.alias, p.kind == "acronym", p.kind == "exclude"))
         if hits:
             hits = _join_parenthesised(_longest_first(_merge_overlaps(hits), len(norm)), norm)
@@ -440,6 +444,18 @@ class Matcher:
         a, b = scan.original(_Hit(start, end, "", "", True, False))
         surface = unicodedata.normalize("NFKC", scan.text[a:b])
         return "".join(c for c in surface if c not in _INVISIBLE) == p.alias
+
+
+def _spaced_list(text: str, start: int, end: int, length: int) -> bool:
+    """A run of single characters set apart by spaces or line breaks, as menus and tables
+    print province abbreviations ("京 津 冀 晋 蒙"): not a name, although folding the spaces
+    away spells one. A name broken once ("长\n三角") or spaced alone ("京 津 冀三地") still is."""
+    if end - start == length:  # nothing was folded away inside the surface
+        return False
+    parts = text[start:end].split()
+    if len(parts) < 2 or any(len(part) != 1 for part in parts):
+        return False
+    return bool(_LONE_AFTER.match(text, end) or _LONE_BEFORE.search(text, max(0, start - 8), start))
 
 
 def _merge_overlaps(hits: list[_Hit]) -> list[_Hit]:

@@ -221,3 +221,14 @@ def test_vectorised_normaliser_equals_the_plain_reference():
         for i in range(len(normalised.text)):  # every character maps into the original
             start, end = normalised.original(i, i + 1)
             assert 0 <= start < end <= len(text)
+
+
+@pytest.mark.parametrize(("text", "n"), [
+    ("京 津 冀 晋 蒙", 0),  # a spaced-out list of province abbreviations
+    ("晋\n京\n津\n冀", 0),
+    ("京 津 冀三地", 1),
+    ("长\n三角一体化", 1),
+    ("京 津 冀", 1),
+])
+def test_spaced_out_single_characters(matcher, text, n):
+    assert len(matcher.find("", text)) == n
