@@ -1,0 +1,184 @@
+"""The deployments of ``prefect.yaml``, served from one process (``hubwatch serve``).
+
+``prefect.yaml`` is the one definition: ``prefect deploy --all`` registers it for a
+process work pool, and :func:`serve_all` reads the same file and serves the same
+deployments with ``prefect.serve`` (no work pool needed). Both turn a schedule entry
+into a Prefect ``Cron`` schedule with its time zone; ``tests/test_deployments.py`` checks
+that they agree.
+
+Also here: the late-start rule of the nightly (:func:`late_start_reason`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parent.parent
+#: Loggers whose records reach Prefect's run logs (PREFECT_LOGGING_EXTRA_LOGGERS).
+DOMAIN_LOGGERS = ("flows", "models", "config", "hubwatch")
+
+
+class ScheduleSettings(BaseSettings):
+    """Schedule behaviour from the environment (``HUBWATCH_`` prefix)."""
+
+    model_config = SettingsConfigDict(env_prefix="HUBWATCH_", extra="ignore")
+
+    nightly_grace_minutes: float = Field(
+        default=360, ge=0,
+        description="A scheduled nightly run starting more than this many minutes after its "
+                    "scheduled time skips itself instead of crawling as a backlog.")
+    prefect_yaml: Path | None = Field(
+        default=None, description="The deployments file; default ./prefect.yaml, else the "
+                                  "one in the project checkout.")
+
+
+# -- reading prefect.yaml ------------------------------------------------------------------
+
+def prefect_yaml_path(path: str | Path | None = None) -> Path:
+    """``path``, else ``HUBWATCH_PREFECT_YAML``, else ``./prefect.yaml``, else the checkout's."""
+    if path is not None:
+        return Path(path)
+    configured = ScheduleSettings().prefect_yaml
+    if configured is not None:
+        return configured
+    here = Path.cwd() / "prefect.yaml"
+    return here if here.is_file() else REPO / "prefect.yaml"
+
+
+def load_deployment_specs(path: str | Path | None = None) -> list[dict[str, Any]]:
+    """The ``deployments`` entries of prefect.yaml, as plain dicts.
+
+    Raises:
+        ValueError: the file has no deployments, or an entry lacks ``name`` or
+            ``entrypoint`` (``path/to/file.py:function``).
+    """
+    file = prefect_yaml_path(path)
+    data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    specs = data.get("deployments") or []
+    if not specs:
+        raise ValueError(f"{file}: no deployments")
+    for i, spec in enumerate(specs):
+        if not spec.get("name") or ":" not in str(spec.get("entrypoint", "")):
+            raise ValueError(f"{file}: deployments[{i}] needs a name and an entrypoint "
+                             "'path/to/file.py:function'")
+    return specs
+
+
+def flow_for(entrypoint: str):
+    """The flow object an entrypoint ``flows/orchestration.py:nightly`` names, imported
+    as a module (``flows.orchestration``) so that it works from an installed package."""
+    file, _, attr = entrypoint.partition(":")
+    module = importlib.import_module(file.removesuffix(".py").replace("/", "."))
+    return getattr(module, attr)
+
+
+def schedules_for(spec: dict[str, Any]) -> list:
+    """The entry's ``schedules`` as Prefect schedules (cron with time zone only: an
+    interval anchored in a skipped DST hour drifts for good, see the shared notes)."""
+    from prefect.schedules import Cron
+
+    out = []
+    for item in spec.get("schedules") or []:
+        if "cron" not in item:
+            raise ValueError(f"deployment {spec['name']!r}: only cron schedules are supported")
+        if not item.get("timezone"):
+            raise ValueError(f"deployment {spec['name']!r}: a schedule must name its timezone")
+        out.append(Cron(item["cron"], timezone=item["timezone"], day_or=item.get("day_or", True),
+                        active=item.get("active", True), parameters=item.get("parameters") or {},
+                        slug=item.get("slug")))
+    return out
+
+
+def _concurrency(spec: dict[str, Any]):
+    value = spec.get("concurrency_limit")
+    if value is None or isinstance(value, int):
+        return value
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+
+    strategy = value.get("collision_strategy")
+    return ConcurrencyLimitConfig(limit=value["limit"], collision_strategy=(
+        ConcurrencyLimitStrategy(strategy) if strategy else ConcurrencyLimitStrategy.ENQUEUE))
+
+
+def runner_deployments(path: str | Path | None = None) -> list:
+    """prefect.yaml's deployments as ``RunnerDeployment`` objects for ``prefect.serve``."""
+    from prefect.deployments.runner import EntrypointType
+
+    deployments = []
+    for spec in load_deployment_specs(path):
+        flow = flow_for(spec["entrypoint"])
+        deployments.append(flow.to_deployment(
+            name=spec["name"], schedules=schedules_for(spec), description=spec.get("description"),
+            tags=spec.get("tags"), parameters=spec.get("parameters") or {},
+            concurrency_limit=_concurrency(spec), paused=spec.get("paused"),
+            enforce_parameter_schema=spec.get("enforce_parameter_schema", True),
+            entrypoint_type=EntrypointType.MODULE_PATH))
+    return deployments
+
+
+def forward_domain_logs(level: int = logging.INFO) -> None:
+    """Let the domain loggers' ``level`` records reach Prefect's run logs.
+
+    ``PREFECT_LOGGING_EXTRA_LOGGERS`` gives these loggers Prefect's API handler but not a
+    level, so they would inherit the root logger's WARNING and drop INFO records. Only
+    loggers without a level of their own are changed. Idempotent.
+    """
+    for name in DOMAIN_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(level)
+
+
+def serve_all(path: str | Path | None = None, *, limit: int | None = None) -> None:
+    """Serve every deployment of prefect.yaml from this process until it is stopped.
+
+    Needs ``PREFECT_API_URL`` (a Prefect server). Flow runs execute in child processes
+    of this one. ``pause_on_shutdown=False``: a stop or a crash leaves the schedules
+    active, so the nightly is still scheduled after a restart. ``limit``: flow runs at
+    once (None: no limit). Domain loggers are forwarded to Prefect's run logs.
+    """
+    from prefect import serve
+
+    extra = os.environ.get("PREFECT_LOGGING_EXTRA_LOGGERS", "")
+    names = [n for n in extra.split(",") if n.strip()]
+    os.environ["PREFECT_LOGGING_EXTRA_LOGGERS"] = ",".join(
+        dict.fromkeys([*names, *DOMAIN_LOGGERS]))  # read by the flow-run processes at start
+    deployments = runner_deployments(path)
+    log.info("serving %d deployments: %s", len(deployments),
+             ", ".join(f"{d.flow_name}/{d.name}" for d in deployments))
+    serve(*deployments, pause_on_shutdown=False, limit=limit)
+
+
+# -- the late-start rule -------------------------------------------------------------------
+
+def late_start_reason(scheduled_start: dt.datetime | None, now: dt.datetime | None = None,
+                      grace_minutes: float | None = None) -> str | None:
+    """Why a run scheduled for ``scheduled_start`` should not run now, or None.
+
+    A run is skipped when it starts more than ``grace_minutes`` (default
+    ``HUBWATCH_NIGHTLY_GRACE_MINUTES``) after its scheduled time: after an outage,
+    Prefect hands the runner every missed nightly run at once; running them all would
+    crawl the same pages several times in a row, while the next scheduled run covers the
+    gap anyway. Both times must be aware (any zone); ``now`` defaults to the current time.
+    """
+    if scheduled_start is None:
+        return None
+    grace = ScheduleSettings().nightly_grace_minutes if grace_minutes is None else grace_minutes
+    now = now or dt.datetime.now(dt.UTC)
+    late = now - scheduled_start
+    if late <= dt.timedelta(minutes=grace):
+        return None
+    return (f"skipped: scheduled for {scheduled_start.astimezone(dt.UTC).isoformat()}, starting "
+            f"{late.total_seconds() / 60:.0f} min late (grace {grace:g} min); the next "
+            "scheduled run covers the gap")
