@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from lxml import etree
 
@@ -36,11 +37,14 @@ MAX_DEPTH = 500
 # Plain etree elements: lxml.html's element classes cost a lookup per node and add nothing here.
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True, default_doctype=False)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
+_TIME_VALUES = etree.XPath("//*[@itemprop='datePublished']/@content | //*[@itemprop='datePublished']/@datetime"
+                           " | //time[@pubdate]/@datetime")
 _SITE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|—|–|-{1,2}|::|»|·)\s*")
 _BLOCKED = re.compile(r"access denied|forbidden|captcha|just a moment|attention required|verify you are human|"
                       r"enable javascript|请开启\s*javascript|安全验证|安全检查|人机验证|验证码|访问被拒绝|访问受限|"
                       r"滑动验证|service (?:temporarily )?unavailable|too many requests", re.I)
-_AUTHOR_CN = re.compile(r"(?:作者|撰文|文|记者|通讯员)\s*[：:]\s*([\u4e00-\u9fff·]{2,8}(?:[ 、,，　][\u4e00-\u9fff·]{2,4}){0,3})")
+_AUTHOR_CN = re.compile(r"(?:作者|撰文|(?<![\u4e00-\u9fff])文|记者|通讯员)\s*[：:]\s*([\u4e00-\u9fff·]{2,8}(?:[ 、,，　][\u4e00-\u9fff·]{2,4}){0,3})")
+_NOT_NAME = re.compile(r"责任|编辑|来源|摄影|通讯员|校对|审核")
 _AUTHOR_EN = re.compile(r"^\s*(?i:by)\s+([A-Z][\w.'-]+(?:\s+(?:[A-Z][\w.'-]+|and|de|van|von)){0,5})", re.M)
 
 
@@ -137,6 +141,7 @@ class _Meta:
     lang: str | None
     base: str | None
     canonical: str | None
+    time_values: list[str]  # itemprop=datePublished / <time pubdate> values
 
     @classmethod
     def read(cls, doc: etree._Element, url: str | None) -> _Meta:
@@ -150,7 +155,7 @@ class _Meta:
         base = absolute_url(base_el.get("href"), url) if base_el is not None else url
         return cls(raw_title=_squash("".join(title_el.itertext())) if title_el is not None else "", tags=tags,
                    jsonld=_jsonld(doc), lang=doc.get("lang") or doc.get("xml:lang"), base=base,
-                   canonical=_canonical(doc, tags, base))
+                   canonical=_canonical(doc, tags, base), time_values=[str(v) for v in _TIME_VALUES(doc)])
 
     def jsonld_value(self, *keys: str) -> object | None:
         for item in self.jsonld:
@@ -231,18 +236,26 @@ _DATE_KEYS = ("article:published_time", "og:article:published_time", "published_
 
 def _published(meta: _Meta, walked: _blocks.Walk, main: list[str], url: str | None, fetched_at: datetime,
                tz: str) -> tuple[datetime, str] | None:
-    """JSON-LD, then meta tags, then a byline near the title, then the URL. A more
-    precise byline on the same day refines a date-only tag."""
+    """Publication time in the site zone: JSON-LD, ``<meta>`` and ``itemprop``/``<time
+    pubdate>`` first; then a visible byline near the title (refining an explicit value
+    of the same day); then the URL's date, which also overrules a byline from another
+    day (captions and teasers carry dates too); a byline alone comes last."""
     def parse(value: object) -> tuple[datetime, str] | None:
         return parse_date(value, base=fetched_at, tz=tz) if isinstance(value, str) else None
 
     explicit = parse(meta.jsonld_value("datePublished", "dateCreated"))
-    for key in _DATE_KEYS:
-        explicit = explicit or parse(meta.tags.get(key))
+    for value in (*(meta.tags.get(key) for key in _DATE_KEYS), *meta.time_values):
+        explicit = explicit or parse(value)
     visible = next((d for d in map(parse, walked.dated_text()) if d), None)
-    if explicit and visible and visible[0].date() == explicit[0].date() and _finer(visible, explicit):
-        return visible
-    return explicit or visible or date_from_url(url, base=fetched_at, tz=tz)
+    in_url = date_from_url(url, base=fetched_at, tz=tz)
+    if explicit:
+        same_day = visible and visible[0].date() == explicit[0].date()
+        found = visible if same_day and _finer(visible, explicit) else explicit
+    elif visible and in_url and visible[0].date() != in_url[0].date():
+        found = in_url
+    else:
+        found = visible or in_url
+    return (found[0].astimezone(ZoneInfo(tz)), found[1]) if found else None
 
 
 def _finer(a: tuple[datetime, str], b: tuple[datetime, str]) -> bool:
@@ -250,19 +263,26 @@ def _finer(a: tuple[datetime, str], b: tuple[datetime, str]) -> bool:
 
 
 def _author(meta: _Meta, main: list[str], walked: _blocks.Walk) -> str | None:
+    """JSON-LD author, else a byline (作者：…, 记者 …, By …), else ``<meta name=author>``;
+    ids, site names and editor labels are not authors."""
     value = meta.jsonld_value("author")
     if isinstance(value, list) and value:
         value = value[0]
     if isinstance(value, dict):
         value = value.get("name")
-    if isinstance(value, str) and value.strip():
-        return value.strip()
+    candidates = [value if isinstance(value, str) else None]
     for line in walked.dated_text() + main[:3] + main[-3:]:
         match = _AUTHOR_CN.search(line) or _AUTHOR_EN.search(line)
         if match:
-            return match.group(1).strip()
-    tag = meta.tags.get("article:author") or meta.tags.get("author")
-    return tag if tag and not tag.startswith("http") else None
+            candidates.append(_NOT_NAME.split(match.group(1))[0])
+    candidates += [meta.tags.get("article:author"), meta.tags.get("author")]
+    return next((c.strip() for c in candidates if _plausible_author(c, meta.raw_title)), None)
+
+
+def _plausible_author(name: str | None, raw_title: str) -> bool:
+    name = (name or "").strip()
+    return (1 < len(name) <= 60 and not name.startswith("http") and not name.isdigit()
+            and not _NOT_NAME.search(name) and not re.search(r"[，。！？—]", name) and name not in raw_title)
 
 
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
