@@ -67,24 +67,27 @@ PENALTY_BLOCK = 3.0
 
 @dataclass
 class Block:
-    """One run of text between block boundaries (``chars`` after whitespace folding)."""
+    """One run of text between block boundaries, with its content ``value``: positive
+    for article prose, negative for furniture (computed once, in ``__post_init__``)."""
 
     text: str
     link_chars: int
     negative: bool
     heading: str | None
     date_hint: bool
+    punctuated: bool = field(init=False)
+    value: float = field(init=False)
 
-    @property
-    def value(self) -> float:
-        """Content value: positive for article prose, negative for furniture."""
+    def __post_init__(self) -> None:
         size = len(self.text)
+        self.punctuated = bool(_SENTENCE.search(self.text))
         if self.negative:  # capped: one long donation appeal must not sink the article around it
-            return -min(size, NEGATIVE_CAP) - 10.0
+            self.value = -min(size, NEGATIVE_CAP) - 10.0
+            return
         value = size - 2.5 * self.link_chars
-        if not _SENTENCE.search(self.text):  # headlines, labels, menus: no sentence punctuation
-            value -= PENALTY_SHORT if size < 60 else 0
-        return value - PENALTY_BLOCK
+        if not self.punctuated and size < 60:  # labels, menu entries, short headlines
+            value -= PENALTY_SHORT
+        self.value = value - PENALTY_BLOCK
 
 
 @dataclass
@@ -132,7 +135,9 @@ class _Walker:
             return
         raw = "".join(self.parts)
         self.parts = []
-        text = _SPACES.sub(" ", _CJK_BREAK.sub("", raw)).strip(_EDGE_SPACE)
+        if "\n" in raw:
+            raw = _CJK_BREAK.sub("", raw)
+        text = _SPACES.sub(" ", raw).strip(_EDGE_SPACE)
         link, neg, self.link, self.neg = self.link, self.neg, 0, 0
         if text:
             heading, hinted = self.owner[-1]
@@ -230,7 +235,7 @@ def _best_range(w: Walk) -> tuple[int, int]:
     for first, last, neg in w.ranges:
         if not neg and prefix[last] - prefix[first] > best:
             best, (start, end) = prefix[last] - prefix[first], (first, last)
-    wide = _prefix_sums([b.value * (1.0 if b.value <= 0 or _SENTENCE.search(b.text) else WIDEN_UNPUNCTUATED)
+    wide = _prefix_sums([b.value * (1.0 if b.value <= 0 or b.punctuated else WIDEN_UNPUNCTUATED)
                          for b in w.blocks])
     left = max(range(start + 1), key=lambda i: (wide[start] - wide[i], i))
     right = max(range(end, len(w.blocks) + 1), key=lambda j: (wide[j] - wide[end], -j))
