@@ -27,7 +27,7 @@ from flows.outcomes import Outcome
 from flows.urls import absolute_url, normalize_url
 
 #: Bump whenever the output for the same bytes can change (stored per version).
-EXTRACTOR_VERSION = "1.0.0"
+EXTRACTOR_VERSION = "1.1.0"
 #: Largest body parsed (bytes, after Content-Encoding).
 MAX_BYTES = 20 * 1024 * 1024
 #: Deepest element nesting accepted; libxml2 stops parsing silently at 2048 (huge
@@ -43,7 +43,8 @@ _SITE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|—|–|-{1,2}|::|»|·)\s*")
 _BLOCKED = re.compile(r"access denied|forbidden|captcha|just a moment|attention required|verify you are human|"
                       r"enable javascript|请开启\s*javascript|安全验证|安全检查|人机验证|验证码|访问被拒绝|访问受限|"
                       r"滑动验证|service (?:temporarily )?unavailable|too many requests", re.I)
-_AUTHOR_CN = re.compile(r"(?:作者|撰文|(?<![\u4e00-\u9fff])文|记者|通讯员)\s*[：:]\s*([\u4e00-\u9fff·]{2,8}(?:[ 、,，　][\u4e00-\u9fff·]{2,4}){0,3})")
+_AUTHOR_CN = re.compile(r"(?:(?:作者|撰文|(?<![\u4e00-\u9fff])文|通讯员)\s*[：:]|记者[：:\s])\s*"
+                        r"([\u4e00-\u9fff·]{2,8}(?:[ 、,，　][\u4e00-\u9fff·]{2,4}){0,3})")
 _NOT_NAME = re.compile(r"责任|编辑|来源|摄影|通讯员|校对|审核")
 _AUTHOR_EN = re.compile(r"^\s*(?i:by)\s+([A-Z][\w.'-]+(?:\s+(?:[A-Z][\w.'-]+|and|de|van|von)){0,5})", re.M)
 
@@ -62,6 +63,7 @@ class Page:
     canonical_url: str | None = None
     boilerplate: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
+    encoding: str | None = None  # Python codec the body was decoded with
 
 
 class ExtractError(Exception):
@@ -86,7 +88,7 @@ def parse_page(body: bytes, *, url: str | None, content_type: str | None, fetche
     ``parse_limit`` (over ``max_bytes`` or nested deeper than ``max_depth``) or
     ``blocked_page`` (a WAF challenge or placeholder instead of content).
     """
-    doc = _parse(body, content_type, max_bytes, max_depth)
+    doc, encoding = _parse(body, content_type, max_bytes, max_depth)
     meta = _Meta.read(doc, url)
     links = _links(doc, meta.base)
     walked = _blocks.walk(doc)
@@ -98,22 +100,22 @@ def parse_page(body: bytes, *, url: str | None, content_type: str | None, fetche
     return Page(title=title, text=text, published_at=published[0] if published else None,
                 published_precision=published[1] if published else None,
                 author=_author(meta, main, walked), language=_language(meta.lang, title + text),
-                canonical_url=meta.canonical, boilerplate=boilerplate, links=links)
+                canonical_url=meta.canonical, boilerplate=boilerplate, links=links, encoding=encoding)
 
 
-def _parse(body: bytes, content_type: str | None, max_bytes: int, max_depth: int) -> etree._Element:
+def _parse(body: bytes, content_type: str | None, max_bytes: int, max_depth: int) -> tuple[etree._Element, str]:
     if len(body) > max_bytes:
         raise ExtractError(Outcome.PARSE_LIMIT, f"body of {len(body)} bytes is over the {max_bytes}-byte cap")
     kind = sniff_binary(body)
     if kind is not None:
         raise ExtractError(Outcome.BINARY, f"{kind} data where an HTML page was expected")
     try:
-        text = decode_html(body, content_type).text
+        decoded = decode_html(body, content_type)
     except DecodeError as exc:
         raise ExtractError(Outcome.DECODE_ERROR, str(exc)) from exc
-    if not text.strip():
-        return etree.fromstring("<html><body></body></html>", parser=_PARSER)
-    text = _XML_DECL.sub("", text, count=1)  # lxml refuses str input that names an encoding
+    if not decoded.text.strip():
+        return etree.fromstring("<html><body></body></html>", parser=_PARSER), decoded.encoding
+    text = _XML_DECL.sub("", decoded.text, count=1)  # lxml refuses str input that names an encoding
     try:
         doc = etree.fromstring(text, parser=_PARSER)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
@@ -122,7 +124,7 @@ def _parse(body: bytes, content_type: str | None, max_bytes: int, max_depth: int
         raise ExtractError(Outcome.DECODE_ERROR, "no HTML document in the body")
     if _too_deep(max_depth)(doc):
         raise ExtractError(Outcome.PARSE_LIMIT, f"elements nested deeper than {max_depth} levels")
-    return doc
+    return doc, decoded.encoding
 
 
 @lru_cache(maxsize=8)

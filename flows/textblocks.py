@@ -45,7 +45,7 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.I)  # not visibility: WeCha
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
 _CJK_BREAK = re.compile(rf"(?<=[{_CJK}])[ \t\r\f]*\n\s*(?=[{_CJK}])")
 # Short furniture lines that sit inside article containers: editor, source, share, print.
-_META_LINE = re.compile(r"^[（(【\[]?\s*(?:责任编辑|编辑|作者|责编|来源|稿源|发布于|发布时间|时间|字号|分享到|分享|打印|关闭窗口|"
+_META_LINE = re.compile(r"^[（(【\[]?\s*(?:记者[\s：:]|责任编辑|编辑|作者|责编|来源|稿源|发布于|发布时间|时间|字号|分享到|分享|打印|关闭窗口|"
                         r"纠错|扫一扫|返回\S{0,6}首页|本文来源|原文链接|标签|关键词|tags?\b|share\b|print\b)", re.I)
 _BYLINE = re.compile(r"^By\s+[A-Z][\w.'-]+(?:\s+[A-Z][\w.'-]+)*(?:,|\s+and\s|$)")
 _DATELINE = re.compile(r"^[\s\d:：/.年月日-]{6,}\S{0,12}$")

@@ -127,3 +127,25 @@ def test_url_dates_at_their_precision(url, day, precision):
 def test_url_without_date():
     assert date_from_url("http://www.xinhuanet.com/c_1125597921.htm", base=BASE) is None
     assert date_from_url("https://www.example/2026/0101/a.html", base=BASE) is None  # after the fetch
+
+
+def test_url_day_overrules_a_caption_date_from_another_day():
+    body = ("<html><body><h1>Hoax calls</h1><figure><figcaption>A vigil in Raleigh on Oct. 15, 2022.</figcaption>"
+            "</figure><p>Multiple schools have been subject to hoaxes, officials said on Friday.</p></body></html>")
+    page = parse_page(body.encode(), url="http://www.example.cn/opinion/2022-10/21/content_1.htm",
+                      content_type=None, fetched_at=BASE)
+    assert (page.published_at.date().isoformat(), page.published_precision) == ("2022-10-21", "day")
+
+
+def test_itemprop_and_time_pubdate():
+    for markup in ('<span itemprop="datePublished" content="2025-06-16T09:00:00+08:00">6月16日</span>',
+                   '<time pubdate datetime="2025-06-16T09:00:00+08:00">June 16</time>'):
+        page = parse_page(f"<html><body>{markup}<p>正文内容，足够长。</p></body></html>".encode(), url=None,
+                          content_type=None, fetched_at=BASE)
+        assert page.published_at == when("2025-06-16T09:00:00+08:00")
+
+
+def test_utc_values_expressed_in_the_site_zone():
+    body = b'<html><head><meta property="article:published_time" content="2025-06-17T23:30:00Z"></head></html>'
+    page = parse_page(body, url=None, content_type=None, fetched_at=BASE)
+    assert page.published_at.utcoffset() == timedelta(hours=8) and page.published_at.hour == 7

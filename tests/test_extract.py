@@ -210,3 +210,21 @@ def test_xhtml_with_xml_declaration():
             '<title>粤港澳大湾区建设</title></head><body><p>大湾区建设稳步推进，各项工作取得进展。</p></body></html>')
     page = _parse(body.encode("gb18030"))
     assert page.title == "粤港澳大湾区建设" and "稳步推进" in page.text
+
+
+@pytest.mark.parametrize("head,byline,expected", [
+    ('<meta name="author" content="105464">', "", None),  # a CMS id
+    ('<meta name="author" content="示例网">', "", None),  # the site name from the title
+    ("", "<p>记者 张三 李四 责任编辑：王五</p>", "张三 李四"),
+    ("", "<p>原文：见下方链接，全文如下。</p>", None),
+    ('<meta name="author" content="Alice Wu">', "", "Alice Wu"),
+])
+def test_author_plausibility(head, byline, expected):
+    html = (f"<html><head><title>区域协调发展新进展_示例网</title>{head}</head><body><div class='article'>{byline}"
+            "<p>区域协调发展取得新进展，各地积极推进重点项目建设，成效明显。</p></div></body></html>")
+    assert _parse(html).author == expected
+
+
+def test_encoding_reported(shared_dir):
+    case = load_case(shared_dir, "02")
+    assert parse_page(case.body, **case.kwargs()).encoding == "gb18030"
