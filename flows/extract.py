@@ -39,7 +39,9 @@ _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _TIME_VALUES = etree.XPath("//*[@itemprop='datePublished']/@content | //*[@itemprop='datePublished']/@datetime"
                            " | //time[@pubdate]/@datetime")
-_SITE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|—|–|-{1,2}|::|»|·)\s*")
+# Site-name separators in <title>: spaced dashes/bars/dots, or _ | ｜ -- :: in any spacing
+# (a bare hyphen is part of words like Five-Year; a bare · joins transliterated names).
+_SITE_SEPARATORS = re.compile(r"\s+[-–—|·»]\s+|\s*(?:_|\||｜|--|::)\s*")
 _BLOCKED = re.compile(r"access denied|forbidden|captcha|just a moment|attention required|verify you are human|"
                       r"enable javascript|请开启\s*javascript|安全验证|安全检查|人机验证|验证码|访问被拒绝|访问受限|"
                       r"滑动验证|service (?:temporarily )?unavailable|too many requests", re.I)

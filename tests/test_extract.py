@@ -228,3 +228,14 @@ def test_author_plausibility(head, byline, expected):
 def test_encoding_reported(shared_dir):
     case = load_case(shared_dir, "02")
     assert parse_page(case.body, **case.kwargs()).encoding == "gb18030"
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("What the 15th Five-Year Plan means for the Greater Bay Area", None),
+    ("克里斯蒂娜·莫拉莱斯谈供应短缺问题", None),
+    ("在新时代中部地区崛起中争先出彩--经济·科技--人民网", "在新时代中部地区崛起中争先出彩"),
+    ("Preventing the vulnerable from harm — Opinion — Example Daily", "Preventing the vulnerable from harm"),
+])
+def test_title_separators_need_context(raw, expected):
+    page = _parse(f"<html><head><title>{raw}</title></head><body><p>正文内容，足够长。</p></body></html>")
+    assert page.title == (expected or raw)
