@@ -137,6 +137,24 @@ def throughput(matcher: Matcher, shared: Path, mb: float, repeat: int = 3) -> No
           lambda d: found.update(m.entity for m in matcher.find("", d)), repeat, nfkc)
     per_pass = {k: v // (repeats * repeat) for k, v in sorted(found.items())}
     print(f"  mentions found per pass over the corpus: {per_pass}")
+    dense = _dense_documents()
+    dense_bytes = sum(len(t.encode("utf-8")) for t in dense)
+    times = max(1, int(mb * 1e6 / 4 // dense_bytes))
+    per_doc = sum(len(matcher.find("", d)) for d in dense) / len(dense)
+    _rate(f"Matcher.find, dense ({per_doc:.0f} mentions/doc, {dense_bytes * times / 1e6:.1f} MB)",
+          dense * times, dense_bytes * times, lambda d: matcher.find("", d), repeat, nfkc)
+
+
+def _dense_documents(size: int = 4000) -> list[str]:
+    """The gold texts glued into documents of about ``size`` characters: pages that are
+    mostly about the hubs (every sentence a mention or a look-alike)."""
+    docs, current = [], []
+    for item in load_gold():
+        current.append(item["text"])
+        if sum(map(len, current)) >= size:
+            docs.append("\n\n".join(current))
+            current = []
+    return docs + (["\n\n".join(current)] if current else [])
 
 
 def print_scores(counts: dict[str, Counts], errors: list[str], items: list[dict]) -> None:

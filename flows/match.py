@@ -394,12 +394,15 @@ class Matcher:
         redefined = set().union(*(s.redefined for s in scans))
         out = []
         for scan in scans:
+            sentence = (0, 0)
             for hit in scan.hits:
                 if hit.ambiguous and (hit.entity not in named or hit.entity in redefined):
                     continue
                 start, end = scan.original(hit)
-                out.append(Mention(hit.entity, hit.alias, scan.text[start:end], start, end,
-                                   scan.zone, sentence_around(scan.text, start, end)))
+                if not sentence[0] <= start < end <= sentence[1]:  # else: same sentence as before
+                    sentence = sentence_span(scan.text, start, end)
+                out.append(Mention(hit.entity, hit.alias, scan.text[start:end], start, end, scan.zone,
+                                   scan.text[sentence[0]:sentence[1]].strip()))
         return out
 
     def _scan(self, text: str, zone: str) -> _Scan:
@@ -520,19 +523,24 @@ def _redefines(scan: _Scan, hits: list[_Hit], i: int) -> bool:
 
 
 def sentence_around(text: str, start: int, end: int) -> str:
-    """The sentence of ``text`` holding ``[start, end)``, stripped.
+    """The sentence of ``text`` holding ``[start, end)``, stripped (see ``sentence_span``)."""
+    left, right = sentence_span(text, start, end)
+    return text[left:right].strip()
+
+
+def sentence_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Offsets of the sentence of ``text`` holding ``[start, end)`` (unstripped).
 
     Sentences end after 。！？ (and their closing quotes), after . ! ? followed by whitespace
     (not after abbreviations such as "U.S." or "Mr.", nor before a lower-case word), and at
     line breaks; at most ``_SENTENCE_WINDOW`` characters are taken on either side.
     """
-    left = _sentence_start(text, start)
     right = min(len(text), end + _SENTENCE_WINDOW)
     for m in _SENTENCE_END.finditer(text, end, right):
         if _ends_sentence(text, m.start(), m.end()):
             right = m.end()
             break
-    return text[left:right].strip()
+    return _sentence_start(text, start), right
 
 
 def _sentence_start(text: str, start: int) -> int:
