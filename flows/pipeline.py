@@ -193,7 +193,7 @@ class Pipeline:
         mentions = self.matcher.find(page.title, page.text)
         version_id = store.add_version(session, doc_id, self._version(res, page, canonical),
                                        [_row(m) for m in mentions], self.entity_ids,
-                                       self.alias_ids)
+                                       self.alias_ids, self.matcher.revision)
         store.touch_document(session, doc_id, fetched_at=res.fetched_at, etag=res.etag,
                              last_modified=res.last_modified, available=True)
         store.link_snapshot(session, snap_id, document_id=doc_id, version_id=version_id)
@@ -222,8 +222,7 @@ class Pipeline:
             content_type=res.headers.get("content-type"), raw_body=res.body,
             encoding=getattr(page, "encoding", None), title=page.title, main_text=page.text,
             published_at=page.published_at, published_precision=page.published_precision,
-            author=page.author, language=page.language, extractor_version=EXTRACTOR_VERSION,
-            watchlist_revision=self.matcher.revision)
+            author=page.author, language=page.language, extractor_version=EXTRACTOR_VERSION)
 
     @staticmethod
     def _set_outcome(session: Session, snap_id: int, outcome: str, error: str) -> None:

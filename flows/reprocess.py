@@ -3,7 +3,7 @@ change and, with ``extract``, re-extract from the stored raw body after an extra
 
 Rules (issue 4): every version, current and superseded, is brought up to date, one
 transaction per batch; a version whose mention set does not change is not rewritten (only
-its ``watchlist_revision`` moves); re-extraction rewrites derived fields in place (raw body
+its ``version_match.watchlist_revision`` mark moves); re-extraction rewrites derived fields in place (raw body
 and capture time never change); versions are never merged or deleted.
 """
 
@@ -62,7 +62,7 @@ def reprocess_versions(sessions: sessionmaker[Session], pipeline, *, extract: bo
 
 def _batch(session: Session, after_id: int, size: int, start, extract: bool, revision: str):
     V = DocumentVersion
-    cols = [V.id, V.title, V.main_text, V.watchlist_revision]
+    cols = [V.id, V.title, V.main_text]
     if extract:
         cols += [V.raw_body, V.final_url, V.content_type, V.captured_at, Source.timezone]
     query = (select(*cols).join(Document, Document.id == V.document_id)
@@ -96,10 +96,7 @@ def _process(session: Session, rows, pipeline, extract: bool, report: ReprocessR
             report.versions_rewritten += 1
             report.added.update(k[0] for k in set(new) - old)
             report.removed.update(k[0] for k in old - set(new))
-    session.execute(update(DocumentVersion)
-                    .where(DocumentVersion.id.in_([r.id for r in rows]),
-                           DocumentVersion.watchlist_revision.is_distinct_from(revision))
-                    .values(watchlist_revision=revision))
+    store.mark_matched(session, [r.id for r in rows], revision)
 
 
 def _stored_mentions(session: Session, version_ids: list[int]) -> dict[int, set]:

@@ -29,6 +29,7 @@ from models.schema import (
     Mention,
     Snapshot,
     Source,
+    VersionMatch,
 )
 
 _WS = re.compile(r"\s+")
@@ -265,7 +266,6 @@ class VersionInput:
     author: str | None
     language: str | None
     extractor_version: str
-    watchlist_revision: str | None = None
 
 
 @dataclass(frozen=True)
@@ -281,7 +281,7 @@ class MentionRow:
 
 def add_version(session: Session, doc_id: int, data: VersionInput,
                 mentions: Sequence[MentionRow], entity_ids: dict[str, int],
-                alias_id_map: dict[tuple[str, str], int]) -> int | None:
+                alias_id_map: dict[tuple[str, str], int], watchlist_revision: str) -> int | None:
     """Store ``data`` as a new version of ``doc_id`` if its content differs from the version
     valid at ``data.captured_at``; return the new version id or None.
 
@@ -316,7 +316,22 @@ def add_version(session: Session, doc_id: int, data: VersionInput,
     if after is not None:  # slotted into the past: keep numbers in capture-time order
         _renumber(session, doc_id)
     insert_mentions(session, version_id, mentions, entity_ids, alias_id_map)
+    mark_matched(session, [version_id], watchlist_revision)
     return version_id
+
+
+def mark_matched(session: Session, version_ids: Sequence[int], revision: str) -> int:
+    """Record that these versions' mentions are those of watch-list ``revision``; rows
+    already at that revision are left alone. Returns how many marks moved."""
+    if not version_ids:
+        return 0
+    stmt = insert(VersionMatch).values([dict(version_id=v, watchlist_revision=revision)
+                                        for v in version_ids])
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[VersionMatch.version_id],
+        set_={"watchlist_revision": stmt.excluded.watchlist_revision, "matched_at": func.now()},
+        where=VersionMatch.watchlist_revision != stmt.excluded.watchlist_revision)
+    return session.execute(stmt).rowcount
 
 
 def _renumber(session: Session, doc_id: int) -> None:

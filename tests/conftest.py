@@ -87,7 +87,7 @@ def db_env(pg_url, monkeypatch) -> Iterator[str]:
     get_settings.cache_clear()
 
 
-ALL_TABLES = ("mention", "snapshot", "document_version", "document_url", "document",
+ALL_TABLES = ("mention", "version_match", "snapshot", "document_version", "document_url", "document",
               "crawl_run", "alias", "entity", "source")
 
 

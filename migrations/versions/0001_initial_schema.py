@@ -113,7 +113,6 @@ def upgrade() -> None:
     sa.Column('language', sa.Text(), nullable=True),
     sa.Column('content_hash', sa.Text(), nullable=False),
     sa.Column('extractor_version', sa.Text(), nullable=False),
-    sa.Column('watchlist_revision', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.CheckConstraint("published_precision IN ('month', 'day', 'hour', 'minute', 'second')", name=op.f('ck_document_version_published_precision')),
     sa.CheckConstraint('valid_to IS NULL OR valid_to > valid_from', name=op.f('ck_document_version_valid_range')),
@@ -123,6 +122,13 @@ def upgrade() -> None:
     sa.UniqueConstraint('document_id', 'version_no', deferrable=True, initially='DEFERRED', name=op.f('uq_document_version_document_id_version_no'))
     )
     op.create_index('ix_document_version_current', 'document_version', ['document_id'], unique=True, postgresql_where=sa.text('valid_to IS NULL'))
+    op.create_table('version_match',
+    sa.Column('version_id', sa.BigInteger(), nullable=False),
+    sa.Column('watchlist_revision', sa.Text(), nullable=False),
+    sa.Column('matched_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.ForeignKeyConstraint(['version_id'], ['document_version.id'], name=op.f('fk_version_match_version_id_document_version'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('version_id', name=op.f('pk_version_match'))
+    )
     op.create_table('mention',
     sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('version_id', sa.BigInteger(), nullable=False),
@@ -184,6 +190,7 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_snapshot_crawl_run_id'), table_name='snapshot')
     op.drop_table('snapshot')
     op.drop_index(op.f('ix_mention_entity_id'), table_name='mention')
+    op.drop_table('version_match')
     op.drop_table('mention')
     op.drop_index('ix_document_version_current', table_name='document_version', postgresql_where=sa.text('valid_to IS NULL'))
     op.drop_table('document_version')

@@ -77,9 +77,11 @@ def test_reprocess_changes_exactly_the_affected_mentions(loaded, tmp_path):
     assert dict(report.removed) == {"nansha": len(removed)}
 
     with engine.connect() as conn:
-        revisions = conn.execute(text("SELECT DISTINCT watchlist_revision FROM document_version")).all()
+        revisions = conn.execute(text("SELECT DISTINCT watchlist_revision FROM version_match")).all()
         max_id = conn.execute(text("SELECT max(id) FROM mention")).scalar()
     assert revisions == [(Matcher(edited).revision,)]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM version_match")).scalar() == report.versions_seen
 
     again = reprocess_versions(sessions, Pipeline(sessions, sources, edited))
     assert again.versions_rewritten == 0 and not again.added and not again.removed
