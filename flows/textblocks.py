@@ -47,7 +47,7 @@ _CJK_BREAK = re.compile(rf"(?<=[{_CJK}])[ \t\r\f]*\n\s*(?=[{_CJK}])")
 # Short furniture lines that sit inside article containers: editor, source, share, print.
 _META_LINE = re.compile(r"^[（(【\[]?\s*(?:记者[\s：:]|责任编辑|编辑|作者|责编|来源|稿源|发布于|发布时间|时间|字号|分享到|分享|打印|关闭窗口|"
                         r"纠错|扫一扫|返回\S{0,6}首页|本文来源|原文链接|标签|关键词|tags?\b|share\b|print\b)", re.I)
-_BYLINE = re.compile(r"^By\s+[A-Z][\w.'-]+(?:\s+[A-Z][\w.'-]+)*(?:,|\s+and\s|$)")
+_BYLINE = re.compile(r"^(?:Written |Reported |Posted )?[Bb]y\s+[A-Z][\w.'-]+(?:\s+[A-Z][\w.'-]+)*(?:,|\s+and\s|$)")
 _DATELINE = re.compile(r"^[\s\d:：/.年月日-]{6,}\S{0,12}$")
 # HTML collapses ASCII white space only (and no-break space renders as one); an
 # ideographic space (U+3000) inside a line is text, at a paragraph's edge indentation.
@@ -244,7 +244,7 @@ def _best_range(w: Walk) -> tuple[int, int]:
 
 def _keep(block: Block, title: str) -> bool:
     if block.negative or block.text == title or block.heading == "h1":
-        return False
+        return False  # h1 is the headline (stored as the title), whatever its wording
     size = len(block.text)
     if size <= 40 and (_META_LINE.search(block.text) or _DATELINE.search(block.text) or _BYLINE.search(block.text) or "返回搜狐" in block.text):
         return False
