@@ -546,7 +546,7 @@ def sentence_span(text: str, start: int, end: int) -> tuple[int, int]:
 def _sentence_start(text: str, start: int) -> int:
     """Start of the sentence holding position ``start``: after the nearest sentence end before
     it, looked for in a short window first (most sentences are short), then the full one."""
-    for width in (160, _SENTENCE_WINDOW):
+    for width in (64, 200, _SENTENCE_WINDOW):
         lo = max(0, start - width)
         stops = [m.start() for m in _STOP.finditer(text, lo, start)]
         for k in reversed(stops):
