@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Index, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from models.schema import DocumentVersion
@@ -30,34 +30,8 @@ ANALYST_ROLE = "hubwatch_analyst"
 MIN_TRIGRAM_CHARS = 3
 
 
-def _declare_search_indexes() -> tuple[Index, ...]:
-    """Mirror migration 0003's search indexes in the ORM metadata (no `alembic check` drift).
-
-    Kept idempotent so that the declarations can move into ``models/schema.py`` later.
-    """
-    table = DocumentVersion.__table__
-    present = {ix.name for ix in table.indexes}
-    wanted = (
-        ("ix_document_version_fts_en",
-         lambda: Index("ix_document_version_fts_en",
-                       text("to_tsvector('english'::regconfig, main_text)"),
-                       postgresql_using="gin", postgresql_where=text("valid_to IS NULL"))),
-        ("ix_document_version_text_trgm",
-         lambda: Index("ix_document_version_text_trgm", table.c.main_text,
-                       postgresql_using="gin", postgresql_ops={"main_text": "gin_trgm_ops"},
-                       postgresql_where=text("valid_to IS NULL"))),
-    )
-    made = []
-    for name, build in wanted:
-        if name not in present:
-            index = build()
-            if index.table is None:  # a text() expression does not bind the table itself
-                index._set_parent(table)
-            made.append(index)
-    return tuple(ix for ix in table.indexes if ix.name in dict(wanted))
-
-
-SEARCH_INDEXES = _declare_search_indexes()
+SEARCH_INDEXES = tuple(ix for ix in DocumentVersion.__table__.indexes
+                       if ix.name in ("ix_document_version_fts_en", "ix_document_version_text_trgm"))
 
 
 def refresh_analytics(session: Session, *, concurrently: bool = True) -> None:

@@ -148,6 +148,13 @@ class DocumentVersion(Base):
         CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="valid_range"),
         Index("ix_document_version_current", "document_id", postgresql_where=text("valid_to IS NULL"),
               unique=True),
+        # Search on current text (migration 0003): English full text, Chinese substrings
+        # (pg_trgm; needs a UTF-8 ctype to find trigrams in CJK text).
+        Index("ix_document_version_fts_en", text("to_tsvector('english'::regconfig, main_text)"),
+              postgresql_using="gin", postgresql_where=text("valid_to IS NULL")),
+        Index("ix_document_version_text_trgm", "main_text", postgresql_using="gin",
+              postgresql_ops={"main_text": "gin_trgm_ops"},
+              postgresql_where=text("valid_to IS NULL")),
     )
 
 

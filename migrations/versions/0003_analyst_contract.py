@@ -8,7 +8,7 @@ are refreshed (CONCURRENTLY, hence one unique index each) by
 ``models.analytics.refresh_analytics`` at the end of every flow run that writes.
 Alembic does not reflect views or materialised views, so ``alembic check`` compares only
 the tables and their indexes; the two search indexes are declared on the table in
-Python too (``models.analytics.SEARCH_INDEXES``).
+Python too (``models.schema.DocumentVersion``).
 
 Why grants view by view and no ``ALTER DEFAULT PRIVILEGES``: a default privilege on
 tables also opens every base table created later (see docs/analyst.md, "Roles"). The
