@@ -133,7 +133,8 @@ def _detect(body: bytes) -> Decoded:
 
 
 def _lenient(body: bytes, label: str | None, source: str) -> Decoded | None:
-    """The declared codec with replacement characters, if they stay rare (< 1 %)."""
+    """The declared codec with replacement characters, if they stay rare (≤ 1 % of the
+    text, not counting U+FFFD that the bytes themselves carry)."""
     codec = codec_for_label(label)
     if codec is None:
         return None
@@ -172,13 +173,11 @@ def _decode(body: bytes, labels: list[tuple[str | None, str]]) -> Decoded:
         decoded = _labelled(body, label, source)
         if decoded is not None:
             return decoded
-    detected = _detect(body)
-    if detected.source == "default" and detected.encoding == "cp1252":
-        for label, source in labels:  # a damaged page in its declared charset beats mojibake
-            decoded = _lenient(body, label, source)
-            if decoded is not None:
-                return decoded
-    return detected
+    for label, source in labels:  # a few damaged bytes in the declared charset beat a guess
+        decoded = _lenient(body, label, source)
+        if decoded is not None:
+            return decoded
+    return _detect(body)
 
 
 def sniff_binary(body: bytes) -> str | None:

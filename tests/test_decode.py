@@ -157,3 +157,17 @@ def test_raw_gbk_titles(shared_dir):
         body = path.read_bytes()
         raw = re.search(rb"<title>(.*?)</title>", body, re.S).group(1)
         assert re.search(re.escape(raw.decode("gb18030").strip()), decode_html(body, "text/html").text), path.name
+
+
+def test_damaged_bytes_keep_the_declared_charset():
+    body = _page('<meta charset="gb2312">', text=CN * 10).encode("gb18030")
+    damaged = body.replace("协同".encode("gb18030"), b"\xff\xfe", 1)
+    decoded = decode_html(damaged, None)
+    assert decoded.encoding == "gb18030" and decoded.source == "meta"
+    assert decoded.text.count("\ufffd") <= 2 and CN in decoded.text
+
+
+def test_utf8_label_on_damaged_utf8_stays_utf8():
+    body = _page('<meta charset="utf-8">', text=CN * 10).encode("utf-8") + b"\xe4\xb8"  # truncated tail
+    decoded = decode_html(body, None)
+    assert decoded.encoding == "utf-8" and CN in decoded.text
