@@ -128,3 +128,37 @@ def test_archive_imported_out_of_order_keeps_capture_time_order(pipeline_factory
     assert expected["edited_text"][0]["added"] in rows[1].main_text
     # Unchanged pages: one version each, valid from the earlier (day-1) capture.
     assert _scalar(engine, "SELECT count(*) FROM document_version") == 36 + 4
+
+
+def test_analyst_views_over_the_two_days(pipeline_factory, warc_dir, expected):
+    """Issue 5 on real pages: mention_changes lists exactly the entities the day-2 edits
+    added, and documents_as_of() between the two crawls returns the day-1 texts."""
+    from models.analytics import refresh_analytics
+
+    make, engine = pipeline_factory
+    make().import_warc(warc_dir / "policy-day1.warc.gz")
+    with engine.connect() as conn:
+        day1 = dict(conn.execute(text("SELECT document_id, text FROM current_documents")).all())
+    make().import_warc(warc_dir / "policy-day2.warc.gz")
+    with engine.begin() as conn:
+        from sqlalchemy.orm import Session
+
+        refresh_analytics(Session(bind=conn), concurrently=False)
+    with engine.connect() as conn:
+        changes = conn.execute(text(
+            "SELECT document_id, entity, added, removed FROM mention_changes")).all()
+        doc_of = dict(conn.execute(text("SELECT url, document_id FROM document_url")).all())
+        as_of = dict(conn.execute(text(
+            "SELECT document_id, text FROM documents_as_of('2026-11-01T12:00:00Z')")).all())
+        gone = conn.execute(text("SELECT count(*) FROM current_documents WHERE gone_at IS NOT NULL")
+                            ).scalar()
+    edited = {doc_of[e["url"]] for e in expected["edited_text"]}
+    assert {c.document_id for c in changes} <= edited and all(c.removed == 0 for c in changes)
+    by_doc: dict[int, set] = {}
+    for c in changes:
+        by_doc.setdefault(c.document_id, set()).add(c.entity)
+    for item in expected["edited_text"]:
+        added = by_doc.get(doc_of[item["url"]], set())
+        assert "fyp15" in added and added & {"gba", "yrd"}, item["url"]
+    assert as_of == day1
+    assert gone == len(expected["gone_404"])
