@@ -12,6 +12,9 @@ from pages met in the field:
   declaring gb2312, so bytes that validate as UTF-8 and hold non-ASCII are UTF-8
   whatever the label says; bytes that a declared UTF-8 cannot decode go to the
   detector.
+
+A page whose declared charset fails on a few damaged bytes keeps that charset (with
+U+FFFD for the damage) rather than being handed to the detector's guess.
 """
 
 from __future__ import annotations

@@ -29,18 +29,23 @@ _SKIP = frozenset("script style noscript template iframe frame frameset svg canv
                   "option button input textarea head title meta link map audio video source track math "
                   "dialog".split())
 _BOILERPLATE_TAGS = frozenset({"nav", "aside", "footer", "menu"})
-# Class/id words of non-content containers (whole words or well-known compounds).
-_NEGATIVE = re.compile(
-    r"(?:^|[\s_-])(?:nav|navs|navbar|subnav|menu|menus|footer|foot|sidebar|side|aside|sider|related|relate|"
-    r"recommend|recommendation|comments?|reply|share|sharing|social|breadcrumbs?|crumbs?|copyright|banner|"
-    r"ads?|advert\w*|sponsor\w*|tags?|tagcloud|hot|hotnews|rank|ranking|login|subscribe|toolbar|tools?|pager|"
-    r"pagination|page-?nav|widget|popup|modal|cookie|disclaimer|xgxw|xgyd|xgwz|tjyd|rmtj|rdtj|"
-    r"more|top-?bar|header|masthead|qrcode|erweima|ewm|statement|bottom|fenxiang|bdshare|"
-    r"lianxi|author-?info|zbj|bianji|support|cta|promo|newsletter|excerpt|teaser|river|donate|contribut\w*|membership|signup|paywall|consent|onetrust|gdpr|ot-sdk\w*)(?:$|[\s_\d-])"
-    r"|sidebar|navbar|footer|breadcrumb|recommend|related|comment(?!ary)|bdshare|share-?box", re.I)
+# Class/id words of non-content containers: whole words between - _ or digits, or
+# compounds distinctive enough to match anywhere (gathered from news portals, CMS themes).
+_NEGATIVE_WORDS = (
+    "nav navs navbar subnav menu menus footer foot sidebar side aside sider related relate recommend "
+    "recommendation comment comments reply share sharing social breadcrumb breadcrumbs crumb crumbs copyright "
+    "banner ad ads advert\\w* sponsor\\w* tag tags tagcloud hot hotnews rank ranking login subscribe toolbar tool "
+    "tools pager pagination page-?nav widget popup modal cookie disclaimer more top-?bar header masthead qrcode "
+    "statement bottom support cta promo newsletter excerpt teaser river donate contribut\\w* membership signup "
+    "paywall consent onetrust gdpr ot-sdk\\w* author-?info "
+    # pinyin initials used by Chinese portals: related news/reading, recommended, share, contact, editor
+    "xgxw xgyd xgwz tjyd rmtj rdtj erweima ewm fenxiang bdshare lianxi zbj bianji"
+)
+_NEGATIVE = re.compile(r"(?:^|[\s_-])(?:" + "|".join(_NEGATIVE_WORDS.split()) + r")(?:$|[\s_\d-])"
+                       r"|sidebar|navbar|footer|breadcrumb|recommend|related|comment(?!ary)|bdshare|share-?box", re.I)
 _POSITIVE = re.compile(r"article|content|main|post|entry|story|detail|zhengwen|trs_editor|"
                        r"rich_media|artibody|endtext|post_body|conent", re.I)
-_DATE_HINT = re.compile(r"date|time|pub|info|source|byline|meta|laiyuan|ly|sj|fbsj|author", re.I)
+_DATE_HINT = re.compile(r"date|time|pub|info|source|byline|meta|laiyuan|author|(?:^|[_-])(?:ly|sj|fbsj)(?:$|[_-])", re.I)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.I)  # not visibility: WeChat reveals articles by script
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
 _CJK_BREAK = re.compile(rf"(?<=[{_CJK}])[ \t\r\f]*\n\s*(?=[{_CJK}])")
@@ -246,7 +251,7 @@ def _keep(block: Block, title: str) -> bool:
     if block.negative or block.text == title or block.heading == "h1":
         return False  # h1 is the headline (stored as the title), whatever its wording
     size = len(block.text)
-    if size <= 40 and (_META_LINE.search(block.text) or _DATELINE.search(block.text) or _BYLINE.search(block.text) or "返回搜狐" in block.text):
+    if size <= 40 and (_META_LINE.search(block.text) or _DATELINE.search(block.text) or _BYLINE.search(block.text)):
         return False
     return block.link_chars * 2 <= size or (size > 120 and block.link_chars * 3 <= size * 2)
 
