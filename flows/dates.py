@@ -31,11 +31,11 @@ _YMD = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d\d)\s*(?:年\s*(?P<m1>1[0-2]|0?[1-9]
                   r"|(?P<sep>[-/.])(?P<m2>1[0-2]|0?[1-9])(?P=sep)(?P<d2>3[01]|[12]\d|0?[1-9])(?!\d))" + _TIME + _ZONE)
 _CN_YMD = re.compile(r"(?P<y>[〇零○Ｏ一二三四五六七八九]{4})年(?P<m>[一二三四五六七八九十]{1,2})月(?:(?P<d>[一二三四五六七八九十]{1,3})日)?")
 _EN_MDY = re.compile(r"\b(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+(?P<d>3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d\d)"
-                     r"(?:,?\s*(?:at\s*)?(?P<H>[01]?\d|2[0-3]):(?P<M>[0-5]\d)(?::(?P<S>[0-5]\d))?\s*(?P<ap>[ap]\.?m\.?)?)?" + _ZONE, re.I)
+                     r"(?:,?\s*(?:at\s*)?(?P<H>[01]?\d|2[0-3]):(?P<M>[0-5]\d)(?::(?P<S>[0-5]\d))?\s*(?P<ap>[ap]\.?m\.?)?)?" + _ZONE, re.IGNORECASE)
 _EN_DMY = re.compile(r"\b(?P<d>3[01]|[12]\d|0?[1-9])\s+(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?\s+(?P<y>(?:19|20)\d\d)"
-                     r"(?:,?\s*(?P<H>[01]?\d|2[0-3]):(?P<M>[0-5]\d)(?::(?P<S>[0-5]\d))?)?" + _ZONE, re.I)
-_REL_AGO = re.compile(r"(?P<n>\d+|半|一|两|几)\s*(?P<unit>秒|分钟|小时|天|日|周|个月|seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?)\s*(?:前|以前|ago)", re.I)
-_REL_DAY = re.compile(r"(?P<word>刚刚|今天|昨天|前天|just now|today|yesterday)(?:\s*(?P<H>[01]?\d|2[0-3])[:：](?P<M>[0-5]\d))?", re.I)
+                     r"(?:,?\s*(?P<H>[01]?\d|2[0-3]):(?P<M>[0-5]\d)(?::(?P<S>[0-5]\d))?)?" + _ZONE, re.IGNORECASE)
+_REL_AGO = re.compile(r"(?P<n>\d+|半|一|两|几)\s*(?P<unit>秒|分钟|小时|天|日|周|个月|seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?)\s*(?:前|以前|ago)", re.IGNORECASE)
+_REL_DAY = re.compile(r"(?P<word>刚刚|今天|昨天|前天|just now|today|yesterday)(?:\s*(?P<H>[01]?\d|2[0-3])[:：](?P<M>[0-5]\d))?", re.IGNORECASE)
 _MD_TIME = re.compile(r"(?<![\d/-])(?P<m>1[0-2]|0?[1-9])\s*(?:[-/]|月)\s*(?P<d>3[01]|[12]\d|0?[1-9])\s*日?\s+(?P<H>[01]?\d|2[0-3])[:：](?P<M>[0-5]\d)(?![\d:])")
 _URL_DATE = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d\d)(?P<s1>[-/_]?)(?P<m>1[0-2]|0[1-9])(?:(?P<s2>[-/_]?)(?P<d>3[01]|[12]\d|0[1-9]))?(?!\d)")
 

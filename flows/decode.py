@@ -32,9 +32,9 @@ from flows.bounded import sniff_binary as _name_binary
 META_SCAN_BYTES = 256 * 1024
 
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
-_HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
-_META_CHARSET = re.compile(rb"<meta\b[^>]{0,512}?charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
-_XML_DECL = re.compile(rb"^\s*<\?xml\b[^>]{0,200}?encoding\s*=\s*[\"']\s*([\w.:-]+)", re.I)
+_HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
+_META_CHARSET = re.compile(rb"<meta\b[^>]{0,512}?charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
+_XML_DECL = re.compile(rb"^\s*<\?xml\b[^>]{0,200}?encoding\s*=\s*[\"']\s*([\w.:-]+)", re.IGNORECASE)
 # Labels browsers know that Python spells differently or w3lib does not map.
 _EXTRA_LABELS = {"x-gbk": "gb18030", "gb_2312": "gb18030", "x-euc-cn": "gb18030", "cp936": "gb18030",
                  "windows-936": "gb18030", "x-big5": "big5hkscs", "x-sjis": "cp932"}

@@ -44,11 +44,11 @@ _TIME_VALUES = etree.XPath("//*[@itemprop='datePublished']/@content | //*[@itemp
 _SITE_SEPARATORS = re.compile(r"\s+[-–—|·»]\s+|\s*(?:_|\||｜|--|::)\s*")
 _BLOCKED = re.compile(r"access denied|forbidden|captcha|just a moment|attention required|verify you are human|"
                       r"enable javascript|请开启\s*javascript|安全验证|安全检查|人机验证|验证码|访问被拒绝|访问受限|"
-                      r"滑动验证|service (?:temporarily )?unavailable|too many requests", re.I)
+                      r"滑动验证|service (?:temporarily )?unavailable|too many requests", re.IGNORECASE)
 _AUTHOR_CN = re.compile(r"(?:(?:作者|撰文|(?<![\u4e00-\u9fff])文|通讯员)\s*[：:]|记者[：:\s])\s*"
                         r"([\u4e00-\u9fff·]{2,8}(?:[ 、,，　][\u4e00-\u9fff·]{2,4}){0,3})")
 _NOT_NAME = re.compile(r"责任|编辑|来源|摄影|通讯员|校对|审核")
-_AUTHOR_EN = re.compile(r"^\s*(?i:by)\s+([A-Z][\w.'-]+(?:\s+(?:[A-Z][\w.'-]+|and|de|van|von)){0,5})", re.M)
+_AUTHOR_EN = re.compile(r"^\s*(?i:by)\s+([A-Z][\w.'-]+(?:\s+(?:[A-Z][\w.'-]+|and|de|van|von)){0,5})", re.MULTILINE)
 
 
 @dataclass
@@ -98,7 +98,7 @@ def parse_page(body: bytes, *, url: str | None, content_type: str | None, fetche
     main, boilerplate = _blocks.main_text(walked, title)
     text = "\n\n".join(main)
     _refuse_placeholder(meta.raw_title, text, walked)
-    published = _published(meta, walked, main, url, fetched_at, site_timezone)
+    published = _published(meta, walked, url, fetched_at, site_timezone)
     return Page(title=title, text=text, published_at=published[0] if published else None,
                 published_precision=published[1] if published else None,
                 author=_author(meta, main, walked), language=_language(meta.lang, title + text),
@@ -238,8 +238,7 @@ _DATE_KEYS = ("article:published_time", "og:article:published_time", "published_
               "sailthru.date", "parsely-pub-date", "weibo:article:create_at", "og:release_date", "date")
 
 
-def _published(meta: _Meta, walked: _blocks.Walk, main: list[str], url: str | None, fetched_at: datetime,
-               tz: str) -> tuple[datetime, str] | None:
+def _published(meta: _Meta, walked: _blocks.Walk, url: str | None, fetched_at: datetime, tz: str) -> tuple[datetime, str] | None:
     """Publication time in the site zone: JSON-LD, ``<meta>`` and ``itemprop``/``<time
     pubdate>`` first; then a visible byline near the title (refining an explicit value
     of the same day); then the URL's date, which also overrules a byline from another

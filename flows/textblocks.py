@@ -23,11 +23,8 @@ from functools import lru_cache
 
 from lxml import etree
 
-_INLINE = frozenset("a abbr acronym b bdi bdo big blink cite code data del dfn em font i ins kbd label mark nobr "
-                    "q rp rt ruby s samp small span strike strong sub sup time tt u var img wbr".split())
-_SKIP = frozenset("script style noscript template iframe frame frameset svg canvas object embed applet select "
-                  "option button input textarea head title meta link map audio video source track math "
-                  "dialog".split())
+_INLINE = frozenset(["a", "abbr", "acronym", "b", "bdi", "bdo", "big", "blink", "cite", "code", "data", "del", "dfn", "em", "font", "i", "ins", "kbd", "label", "mark", "nobr", "q", "rp", "rt", "ruby", "s", "samp", "small", "span", "strike", "strong", "sub", "sup", "time", "tt", "u", "var", "img", "wbr"])
+_SKIP = frozenset(["script", "style", "noscript", "template", "iframe", "frame", "frameset", "svg", "canvas", "object", "embed", "applet", "select", "option", "button", "input", "textarea", "head", "title", "meta", "link", "map", "audio", "video", "source", "track", "math", "dialog"])
 _BOILERPLATE_TAGS = frozenset({"nav", "aside", "footer", "menu"})
 # Class/id words of non-content containers: whole words between - _ or digits, or
 # compounds distinctive enough to match anywhere (gathered from news portals, CMS themes).
@@ -42,16 +39,16 @@ _NEGATIVE_WORDS = (
     "xgxw xgyd xgwz tjyd rmtj rdtj erweima ewm fenxiang bdshare lianxi zbj bianji"
 )
 _NEGATIVE = re.compile(r"(?:^|[\s_-])(?:" + "|".join(_NEGATIVE_WORDS.split()) + r")(?:$|[\s_\d-])"
-                       r"|sidebar|navbar|footer|breadcrumb|recommend|related|comment(?!ary)|bdshare|share-?box", re.I)
+                       r"|sidebar|navbar|footer|breadcrumb|recommend|related|comment(?!ary)|bdshare|share-?box", re.IGNORECASE)
 _POSITIVE = re.compile(r"article|content|main|post|entry|story|detail|zhengwen|trs_editor|"
-                       r"rich_media|artibody|endtext|post_body|conent", re.I)
-_DATE_HINT = re.compile(r"date|time|pub|info|source|byline|meta|laiyuan|author|(?:^|[_-])(?:ly|sj|fbsj)(?:$|[_-])", re.I)
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.I)  # not visibility: WeChat reveals articles by script
+                       r"rich_media|artibody|endtext|post_body|conent", re.IGNORECASE)
+_DATE_HINT = re.compile(r"date|time|pub|info|source|byline|meta|laiyuan|author|(?:^|[_-])(?:ly|sj|fbsj)(?:$|[_-])", re.IGNORECASE)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.IGNORECASE)  # not visibility: WeChat reveals articles by script
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
 _CJK_BREAK = re.compile(rf"(?<=[{_CJK}])[ \t\r\f]*\n\s*(?=[{_CJK}])")
 # Short furniture lines that sit inside article containers: editor, source, share, print.
 _META_LINE = re.compile(r"^[（(【\[]?\s*(?:记者[\s：:]|责任编辑|编辑|作者|责编|来源|稿源|发布于|发布时间|时间|字号|分享到|分享|打印|关闭窗口|"
-                        r"纠错|扫一扫|返回\S{0,6}首页|本文来源|原文链接|标签|关键词|tags?\b|share\b|print\b)", re.I)
+                        r"纠错|扫一扫|返回\S{0,6}首页|本文来源|原文链接|标签|关键词|tags?\b|share\b|print\b)", re.IGNORECASE)
 _BYLINE = re.compile(r"^(?:Written |Reported |Posted )?[Bb]y\s+[A-Z][\w.'-]+(?:\s+[A-Z][\w.'-]+)*(?:,|\s+and\s|$)")
 _DATELINE = re.compile(r"^[\s\d:：/.年月日-]{6,}\S{0,12}$")
 # HTML collapses ASCII white space only (and no-break space renders as one); an

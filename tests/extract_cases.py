@@ -22,7 +22,7 @@ class Case:
 
 def when(value: str) -> datetime:
     """An ISO 8601 instant as the cases write it (``Z`` allowed)."""
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return datetime.fromisoformat(value)
 
 
 def load_case(shared: Path, number: str) -> Case:

@@ -80,7 +80,7 @@ def test_raw_gbk_titles_read_as_gb18030(shared_dir):
     folder = shared_dir / "corpus" / "eval" / "cx-netease-gbk"
     for path in sorted(p for p in folder.glob("*.html") if ".gold." not in p.name):
         body = path.read_bytes()
-        title = re.search(rb"<title>(.*?)</title>", body, re.S).group(1).decode("gb18030").strip()
+        title = re.search(rb"<title>(.*?)</title>", body, re.DOTALL).group(1).decode("gb18030").strip()
         page = parse_page(body, url=None, content_type="text/html", fetched_at=FETCHED)
         assert page.title and page.title in title, path.name
         assert page.language == "zh"

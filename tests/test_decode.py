@@ -8,7 +8,13 @@ import re
 
 import pytest
 
-from flows.decode import DecodeError, decode_html, decode_xml, meta_charset, sniff_binary
+from flows.decode import (
+    DecodeError,
+    decode_html,
+    decode_xml,
+    meta_charset,
+    sniff_binary,
+)
 from tests.extract_cases import load_case
 
 CN = "京津冀协同发展，粵港澳大灣區与长三角一体化，王喆评论。"  # 粵灣區喆 are outside GB2312
@@ -155,7 +161,7 @@ def test_raw_gbk_titles(shared_dir):
         if ".gold." in path.name:
             continue
         body = path.read_bytes()
-        raw = re.search(rb"<title>(.*?)</title>", body, re.S).group(1)
+        raw = re.search(rb"<title>(.*?)</title>", body, re.DOTALL).group(1)
         assert re.search(re.escape(raw.decode("gb18030").strip()), decode_html(body, "text/html").text), path.name
 
 

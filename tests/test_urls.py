@@ -8,7 +8,14 @@ from datetime import UTC, datetime
 import pytest
 
 from flows.extract import parse_page
-from flows.urls import absolute_url, host_of, is_allowed, normalize_url, strip_amp, trusted_canonical
+from flows.urls import (
+    absolute_url,
+    host_of,
+    is_allowed,
+    normalize_url,
+    strip_amp,
+    trusted_canonical,
+)
 from tests.extract_cases import load_case
 
 FETCHED = datetime(2025, 6, 18, 2, 15, tzinfo=UTC)
