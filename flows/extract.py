@@ -30,8 +30,9 @@ from flows.urls import absolute_url, normalize_url
 EXTRACTOR_VERSION = "1.1.0"
 #: Largest body parsed (bytes, after Content-Encoding).
 MAX_BYTES = 20 * 1024 * 1024
-#: Deepest element nesting accepted; libxml2 stops parsing silently at 2048 (huge
-#: mode), so deeper pages would lose their tail without a word.
+#: Element nesting refused from this depth on: libxml2 stops parsing silently at 2048
+#: (huge mode), so deeper pages would lose their tail without a word; 500 also keeps
+#: the recursive body walk far below Python's default recursion limit.
 MAX_DEPTH = 500
 
 # Plain etree elements: lxml.html's element classes cost a lookup per node and add nothing here.
@@ -125,7 +126,7 @@ def _parse(body: bytes, content_type: str | None, max_bytes: int, max_depth: int
     if doc is None:
         raise ExtractError(Outcome.DECODE_ERROR, "no HTML document in the body")
     if _too_deep(max_depth)(doc):
-        raise ExtractError(Outcome.PARSE_LIMIT, f"elements nested deeper than {max_depth} levels")
+        raise ExtractError(Outcome.PARSE_LIMIT, f"elements nested {max_depth} or more levels deep")
     return doc, decoded.encoding
 
 
