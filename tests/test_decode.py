@@ -177,3 +177,13 @@ def test_utf8_label_on_damaged_utf8_stays_utf8():
     body = _page('<meta charset="utf-8">', text=CN * 10).encode("utf-8") + b"\xe4\xb8"  # truncated tail
     decoded = decode_html(body, None)
     assert decoded.encoding == "utf-8" and CN in decoded.text
+
+
+def test_corpus_feeds_decode_cleanly(shared_dir):
+    feeds = sorted((shared_dir / "corpus" / "feeds").glob("*.xml"))
+    assert len(feeds) >= 8
+    for path in feeds:
+        body = path.read_bytes()
+        decoded = decode_xml(body, "text/xml")
+        assert decoded.text.count("\ufffd") <= body.count("\ufffd".encode()), path.name
+        assert not decoded.text.startswith("\ufeff") and "<" in decoded.text[:100], path.name
