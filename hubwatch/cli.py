@@ -193,8 +193,8 @@ def extract(
 
     for target in targets:
         record = inspect_target(target, original_url=url, with_boilerplate=boilerplate)
-        if record.get("error"):
-            console.print(f"{target}: {record['outcome']}: {record['error']}", highlight=False)
+        if record.get("error"):  # one plain, unwrapped line per failed page
+            sys.stderr.write(f"{target}: {record['outcome']}: {record['error']}\n")
         if format == "jsonl":
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
