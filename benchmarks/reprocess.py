@@ -4,6 +4,7 @@ Builds N stored versions (default 12,000) by cloning the versions of the two sha
 days under new documents (real texts, real sizes), then times:
 
   anchor   Matcher.find over the same texts in memory (no database)
+  extract  `reprocess --extract` over the WARC versions, beside parse_page alone
   pass 1   reprocess after a watch-list edit (an alias added and one removed)
   pass 2   reprocess with no change (nothing rewritten)
 
@@ -81,6 +82,22 @@ def clone_versions(engine, target: int) -> int:
         return conn.execute(text("SELECT count(*) FROM document_version")).scalar()
 
 
+def time_reextraction(engine, sessions, pipeline) -> tuple[float, float, int]:
+    """Seconds for parse_page alone and for `reprocess --extract` over the same versions."""
+    from flows.extract import parse_page
+
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT raw_body, final_url, content_type, captured_at "
+                                 "FROM document_version")).all()
+    t0 = time.perf_counter()
+    for body, url, ctype, at in rows:
+        parse_page(body, url=url, content_type=ctype, fetched_at=at)
+    alone = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    reprocess_versions(sessions, pipeline, extract=True)
+    return alone, time.perf_counter() - t0, len(rows)
+
+
 def edited_watchlist(tmp: Path):
     data = yaml.safe_load((CONFIG_DIR / "watchlist.yaml").read_text(encoding="utf-8"))
     for entity in data["entities"]:
@@ -106,6 +123,7 @@ def main() -> None:
     pipeline = Pipeline(sessions, sources, load_watchlist(CONFIG_DIR / "watchlist.yaml"))
     for day in (1, 2):
         pipeline.import_warc(args.shared / f"corpus/warc/policy-day{day}.warc.gz")
+    reextract = time_reextraction(engine, sessions, pipeline)
     n = clone_versions(engine, args.versions)
     with engine.connect() as conn:
         texts = conn.execute(text("SELECT title, main_text FROM document_version")).all()
@@ -126,6 +144,8 @@ def main() -> None:
     print(f"{'anchor: Matcher.find in memory':<40}{anchor:>10.2f}{n / anchor:>14,.0f}")
     print(f"{'reprocess after watch-list edit':<40}{pass1:>10.2f}{n / pass1:>14,.0f}")
     print(f"{'reprocess, nothing changed':<40}{pass2:>10.2f}{n / pass2:>14,.0f}")
+    print(f"{'anchor: parse_page on the WARC bodies':<40}{reextract[0]:>10.2f}{reextract[2] / reextract[0]:>14,.0f}")
+    print(f"{'reprocess --extract, WARC versions':<40}{reextract[1]:>10.2f}{reextract[2] / reextract[1]:>14,.0f}")
     print(f"pass 1: rewritten {first.versions_rewritten}, added {dict(first.added)}, "
           f"removed {dict(first.removed)}")
     print(f"pass 2: rewritten {second.versions_rewritten}")

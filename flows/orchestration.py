@@ -22,8 +22,10 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from config.settings import get_settings
 from config.sources import load_sources, select_sources
 from config.watchlist import load_watchlist
+from flows.deployments import forward_domain_logs, late_start_reason
 from flows.fetch import Fetcher, FetchSettings
 from flows.pipeline import Pipeline, ProgressHook
+from flows.politeness import host_gate_for
 from models import store
 from models.db import session_factory
 
@@ -37,16 +39,20 @@ progress_hook: ProgressHook | None = None
 def fetch_settings() -> FetchSettings:
     """Fetch limits from the process settings (environment)."""
     s = get_settings()
+    extra = {"user_agent": s.user_agent} if s.user_agent else {}
     return FetchSettings(connect_timeout=s.connect_timeout, read_timeout=s.read_timeout,
                          total_deadline=s.total_deadline, max_bytes=s.max_bytes, retries=s.retries,
                          max_retry_wait=s.max_retry_wait, breaker_threshold=s.breaker_threshold,
-                         backoff_base=s.backoff_base, host_delay=s.host_delay_seconds)
+                         backoff_base=s.backoff_base, backoff_cap=s.backoff_cap,
+                         host_delay=s.host_delay_seconds,
+                         max_connections=max(4, s.fetch_workers * 2), **extra)
 
 
 @contextmanager
 def crawl_run(flow_name: str, parameters: dict):
     """Load and validate config (before any fetch), open a crawl_run, yield a Pipeline,
     and close the run with its counts and a summary artifact, also on failure."""
+    forward_domain_logs()
     settings = get_settings()
     sources = load_sources(settings.sources_file)
     watchlist = load_watchlist(settings.watchlist_file)
@@ -69,6 +75,8 @@ def crawl_run(flow_name: str, parameters: dict):
             store.finish_run(session, run_id, status, counts, error)
             _refresh_analytics(session)
         _artifact(flow_name, run_id, status, counts)
+        if flow_name == "nightly":
+            _weekly_artifact(sessions)
 
 
 def _refresh_analytics(session) -> None:
@@ -98,6 +106,21 @@ def summary_markdown(flow_name: str, run_id: int, status: str, counts: dict) -> 
     if errors:
         lines.append("Errors by outcome: " + ", ".join(f"{k} {v}" for k, v in sorted(errors.items())))
     return "\n".join(lines) + "\n"
+
+
+def _weekly_artifact(sessions) -> None:
+    """The weekly mention-trend summary (as `hubwatch report` writes it), as an artifact."""
+    if flow_run.id is None:
+        return
+    try:
+        from hubwatch.analyst_cli import weekly_summary_markdown
+
+        with sessions() as session:
+            markdown = weekly_summary_markdown(session, 8)
+        create_markdown_artifact(key="weekly-mentions", markdown=markdown,
+                                 description="hubwatch weekly mention trends (8 weeks)")
+    except Exception:  # a report, never a reason to fail the run
+        log.warning("could not create the weekly summary artifact", exc_info=True)
 
 
 def _artifact(flow_name: str, run_id: int, status: str, counts: dict) -> None:
@@ -137,7 +160,8 @@ def import_warc_task(pipeline: Pipeline, path: str) -> None:
 def _crawl(flow_name: str, sources: list[str] | None, urls: list[str] | None,
            max_pages: int | None, since: dt.date | None, dry_run: bool) -> dict:
     params = dict(sources=sources, urls=urls, max_pages=max_pages, since=since, dry_run=dry_run)
-    with crawl_run(flow_name, params) as pipeline, Fetcher(fetch_settings()) as fetcher:
+    with crawl_run(flow_name, params) as pipeline, Fetcher(fetch_settings(), host_gate=host_gate_for(
+            pipeline.sources.values(), pipeline.settings.host_delay_seconds)) as fetcher:
         futures = []
         if urls:
             wanted = list(dict.fromkeys(urls))
@@ -156,7 +180,12 @@ def _crawl(flow_name: str, sources: list[str] | None, urls: list[str] | None,
 
 @flow(name="nightly", task_runner=ThreadPoolTaskRunner(max_workers=4))
 def nightly(max_pages: int | None = None) -> dict:
-    """Crawl every active source (the scheduled job). Returns the run's counts."""
+    """Crawl every active source (the scheduled job). Returns the run's counts, or
+    ``{"skipped": reason}`` when the run starts too late (flows.deployments.late_start_reason)."""
+    late = late_start_reason(flow_run.scheduled_start_time)
+    if late:
+        get_run_logger().warning("nightly %s", late)
+        return {"skipped": late}
     return _crawl("nightly", None, None, max_pages, None, False)
 
 

@@ -70,6 +70,18 @@ def test_nightly_crawls_site_then_revalidates(env):
         assert not site.requested("/private/")
     runs = rows(engine, "SELECT flow_name, run_status, counts->>'new_versions' FROM crawl_run ORDER BY id")
     assert runs == [("nightly", "completed", "12"), ("nightly", "completed", "0")]
+    summaries = _artifacts("nightly-summary")
+    assert len(summaries) == 2 and "new versions | 12" in summaries[0] + summaries[1]
+    assert len(_artifacts("weekly-mentions")) == 2
+
+
+def _artifacts(key: str) -> list[str]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+    return [a.data for a in found]
 
 
 def test_ingest_stores_exactly_the_requested_urls(env):
