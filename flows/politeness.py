@@ -59,17 +59,20 @@ class HostGate:
             lower-case, as ``flows.fetch.host_key`` spells it).
         default: seconds for hosts not in ``delays``.
         max_wait: longest single sleep between two claim attempts, seconds.
+        margin: seconds added to every non-zero delay: a request reaches the site a few
+            milliseconds after its claim (thread switch, socket write), so without it the
+            site could see two requests slightly closer than the delay.
 
     Entering blocks until the claim succeeds; exiting does nothing (the limit is on
     request starts, like the in-process delay). Thread-safe.
     """
 
     def __init__(self, engine: Engine, delays: Mapping[str, float], default: float, *,
-                 max_wait: float = 5.0) -> None:
+                 max_wait: float = 5.0, margin: float = 0.05) -> None:
         self.engine = engine
         self.delays = {h.lower(): float(d) for h, d in delays.items()}
         self.default = float(default)
-        self.max_wait = max_wait
+        self.max_wait, self.margin = max_wait, margin
         self._warned = False
 
     def delay_for(self, host: str) -> float:
@@ -86,7 +89,7 @@ class HostGate:
         gap = self.delay_for(host)
         if gap <= 0:
             return 0.0
-        started = time.monotonic()
+        started, gap = time.monotonic(), gap + self.margin
         while True:
             try:
                 granted, wait = self._claim(host.lower(), gap)
