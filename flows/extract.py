@@ -27,7 +27,7 @@ from flows.outcomes import Outcome
 from flows.urls import absolute_url, normalize_url
 
 #: Bump whenever the output for the same bytes can change (stored per version).
-EXTRACTOR_VERSION = "1.1.0"
+EXTRACTOR_VERSION = "1.2.0"
 #: Largest body parsed (bytes, after Content-Encoding).
 MAX_BYTES = 20 * 1024 * 1024
 #: Element nesting refused from this depth on: libxml2 stops parsing silently at 2048
@@ -97,7 +97,8 @@ def parse_page(body: bytes, *, url: str | None, content_type: str | None, fetche
     walked = _blocks.walk(doc)
     title = _title(meta, walked.headings)
     main, boilerplate = _blocks.main_text(walked, title)
-    text = "\n\n".join(main)
+    lead = _lead_addition(meta, main)
+    text = "\n\n".join([lead, *main] if lead else main)
     _refuse_placeholder(meta.raw_title, text, walked)
     published = _published(meta, walked, url, fetched_at, site_timezone)
     return Page(title=title, text=text, published_at=published[0] if published else None,
@@ -168,6 +169,33 @@ class _Meta:
                 if item.get(key):
                     return item[key]
         return None
+
+
+_SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=\.)\s")
+_NON_WORD = re.compile(r"[\W_]+")  # spaces, punctuation, hyphens: compare words only
+_TERMINAL = ("。", "！", "？", "!", "?", ".", "”", "\"")
+
+
+def _lead_addition(meta: _Meta, main: list[str]) -> str | None:
+    """Sentences of the publisher's summary (``<meta name="description">``) that its body
+    lacks, when that summary was cut from this body: it begins as the body begins.
+
+    Sites such as people.com.cn fill the description with the article's opening
+    paragraphs; when the two disagree, the page was edited in one place only, and what
+    the summary says is still the article's own text (so an analyst sees the change).
+    Descriptions made of title and keywords do not begin as the body, and add nothing.
+    """
+    desc = meta.tags.get("description") or meta.tags.get("og:description") or ""
+    body = _NON_WORD.sub("", "".join(main))
+    compact = _NON_WORD.sub("", desc)
+    if len(compact) < 40 or len(body) < 40 or compact[:20] != body[:20] or compact in body:
+        return None
+    # Whole sentences only: a summary cut off mid-sentence ("…", "...") adds nothing.
+    extra = [part.strip() for part in _SENTENCE_END.split(desc)
+             if part.strip().endswith(_TERMINAL) and not part.strip().endswith(("..", "…"))
+             and len(_NON_WORD.sub("", part)) >= 8
+             and _NON_WORD.sub("", part) not in body]
+    return _squash(" ".join(extra)) or None
 
 
 def _squash(text: str) -> str:
