@@ -97,11 +97,11 @@ def status_tables(limit: int = 10) -> list[Table]:
     runs = Table(title="Recent crawl runs")
     for col in ("run", "flow", "started (UTC)", "minutes", "status", "fetched", "new versions",
                 "errors"):
-        runs.add_column(col)
+        runs.add_column(col, no_wrap=col in ("flow", "status"))  # names stay greppable
     health = Table(title="Sources")
     for col in ("source", "last success (UTC)", "failures in a row", "pages last run",
                 "new versions last run"):
-        health.add_column(col)
+        health.add_column(col, no_wrap=col == "source")
     with get_engine().connect() as conn:
         for r in conn.execute(text(
                 "SELECT id, flow_name, started_at, ended_at, run_status, counts FROM crawl_run "

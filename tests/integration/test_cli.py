@@ -78,3 +78,7 @@ def test_import_warc_command(shared_dir, clean_db):
     engine.dispose()
     assert run.flow_name == "import-warc" and run.run_status == "completed"
     assert run.flow_run_id is not None
+    status = runner.invoke(app, ["status"])
+    assert status.exit_code == 0, status.output
+    assert "import-warc" in status.output and "completed" in status.output
+    assert "people-en-opinion" in status.output and "unassigned" in status.output
