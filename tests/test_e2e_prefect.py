@@ -149,3 +149,34 @@ def _assert_future_runs_at_02_shanghai(server, deployment_id: str) -> None:
     assert all(s.astimezone(shanghai).time() == dt.time(2, 0) for s in starts)
     assert all((b - a) == dt.timedelta(days=1) for a, b in zip(starts, starts[1:]))
     assert starts[0] > dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
+
+
+def test_same_deployments_run_on_a_process_work_pool(server, secret_url, tmp_path):
+    """``prefect deploy --all`` + ``prefect worker start``: the path for more machines."""
+    url, _ = secret_url
+    with SiteServer(pages=4) as site:
+        sources = write_sources(tmp_path / "sources.yaml", site)
+        env = server.hubwatch_env(tmp_path / "worker-home", DATABASE_URL=url,
+                                  HUBWATCH_SOURCES_FILE=str(sources), HUBWATCH_RETRIES="1")
+        for args in (["work-pool", "create", "hubwatch", "--type", "process", "--overwrite"],
+                     ["--no-prompt", "deploy", "--all"]):
+            done = subprocess.run([PREFECT, *args], cwd=REPO, env=env, capture_output=True,
+                                  text=True, timeout=300)
+            assert done.returncode == 0, done.stdout + done.stderr
+        assert server.deployment("ingest/manual")["work_pool_name"] == "hubwatch"
+        log_path = tmp_path / "worker.log"
+        with open(log_path, "wb") as log:
+            worker = subprocess.Popen([PREFECT, "worker", "start", "--pool", "hubwatch"], cwd=REPO,
+                                      env=env, stdout=log, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+        try:
+            wanted = site.article_urls()[:2]
+            run_id, output = _trigger(env, "ingest/manual", "-p", f"urls={json.dumps(wanted)}")
+            assert server.wait_final(run_id)["state"]["type"] == "COMPLETED", output
+        finally:
+            stop_process(worker)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM document")).scalar() == 2
+        assert conn.execute(text("SELECT flow_run_id::text FROM crawl_run")).all() == [(run_id,)]
+    engine.dispose()
