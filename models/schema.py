@@ -173,6 +173,16 @@ class VersionMatch(Base):
     matched_at: Mapped[dt.datetime] = mapped_column(TZ, server_default=func.now())
 
 
+class HostPoliteness(Base):
+    """When each host may next be asked, shared by every run and process
+    (flows.politeness). UNLOGGED: a lost row after a server crash only costs one delay."""
+
+    __tablename__ = "host_politeness"
+    __table_args__ = {"prefixes": ["UNLOGGED"]}
+    host: Mapped[str] = mapped_column(Text, primary_key=True)
+    next_at: Mapped[dt.datetime] = mapped_column(TZ)
+
+
 class Snapshot(Base):
     """One fetch attempt (or refused fetch) of one URL, whatever its outcome."""
 
