@@ -18,6 +18,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
+from sqlalchemy.orm import Session
 
 from config.settings import get_settings
 from config.sources import load_sources, select_sources
@@ -59,7 +60,14 @@ def crawl_run(flow_name: str, parameters: dict):
     sessions = session_factory()
     run_uuid = str(flow_run.id) if flow_run.id else None
     with sessions.begin() as session:
-        run_id = store.start_run(session, flow_name, _jsonable(parameters), run_uuid)
+        closed = store.close_abandoned_runs(session)
+    if closed:
+        log.warning("marked %d abandoned crawl run(s) failed", closed)
+    # A connection of the run's own holds its liveness lock until the run ends or dies.
+    liveness = Session(bind=sessions.kw["bind"].connect())
+    run_id = store.start_run(liveness, flow_name, _jsonable(parameters), run_uuid)
+    store.hold_run_lock(liveness, run_id)
+    liveness.commit()
     pipeline = Pipeline(sessions, sources, watchlist, run_id=run_id, settings=settings,
                         progress=progress_hook)
     status, error = "failed", None
@@ -74,6 +82,9 @@ def crawl_run(flow_name: str, parameters: dict):
         with sessions.begin() as session:
             store.finish_run(session, run_id, status, counts, error)
             _refresh_analytics(session)
+        store.release_run_lock(liveness, run_id)
+        liveness.close()
+        liveness.bind.close()
         _artifact(flow_name, run_id, status, counts)
         if flow_name == "nightly":
             _weekly_artifact(sessions)

@@ -138,6 +138,49 @@ def start_run(session: Session, flow_name: str, parameters: dict,
     return session.execute(stmt.returning(CrawlRun.id)).scalar_one()
 
 
+#: Advisory-lock key space of crawl-run liveness locks (second key: the run id).
+RUN_LOCK_SPACE = 72350002
+
+
+def hold_run_lock(session: Session, run_id: int) -> None:
+    """Take the run's session-level liveness lock on this session's connection.
+
+    Call in the transaction that created the row, before its commit, so no other session
+    ever sees the row unlocked; keep the session open for the run's lifetime (the lock
+    goes when the connection does, also when the process is killed).
+    """
+    session.execute(text("SELECT pg_advisory_lock(:space, :run)"),
+                    {"space": RUN_LOCK_SPACE, "run": run_id})
+
+
+def release_run_lock(session: Session, run_id: int) -> None:
+    """Release the liveness lock taken by :func:`hold_run_lock` (before the connection
+    goes back to a pool, where it would otherwise stay held)."""
+    session.execute(text("SELECT pg_advisory_unlock(:space, :run)"),
+                    {"space": RUN_LOCK_SPACE, "run": run_id})
+    session.commit()
+
+
+def close_abandoned_runs(session: Session) -> int:
+    """Mark ``running`` crawl runs whose process is gone as ``failed``; return how many.
+
+    A run is alive while its liveness lock is held (see :func:`hold_run_lock`); a lock
+    this session can take belongs to nobody, so that run's process ended without closing
+    it (SIGKILL, lost machine). Works across processes and machines sharing the database.
+    """
+    closed = 0
+    running = session.execute(select(CrawlRun.id).where(CrawlRun.run_status == "running")).scalars()
+    for run_id in list(running):
+        key = {"space": RUN_LOCK_SPACE, "run": run_id}
+        if session.execute(text("SELECT pg_try_advisory_lock(:space, :run)"), key).scalar():
+            session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(
+                run_status="failed", ended_at=func.now(),
+                error_message="abandoned: its process ended without closing the run"))
+            session.execute(text("SELECT pg_advisory_unlock(:space, :run)"), key)
+            closed += 1
+    return closed
+
+
 def finish_run(session: Session, run_id: int, status: str, counts: dict,
                error: str | None = None) -> None:
     """Close a crawl run with its status (``completed`` | ``failed``) and counts."""
