@@ -75,7 +75,7 @@ def score(matcher: Matcher, items: list[dict]) -> tuple[dict[str, Counts], list[
     for item in items:
         gold = Counter((entity, surface) for entity, surface in item["mentions"])
         found = Counter((m.entity, m.surface) for m in matcher.find(item.get("title", ""), item["text"]))
-        for (entity, surface), n in (gold | found).items():
+        for (entity, surface), _n in (gold | found).items():
             tp = min(gold[(entity, surface)], found[(entity, surface)])
             counts.setdefault(entity, Counts()).tp += tp
             for kind, extra in (("FP", found[(entity, surface)] - tp), ("FN", gold[(entity, surface)] - tp)):

@@ -101,8 +101,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
 
-    from config.settings import get_settings
     from sitegen import SiteServer, write_sources
+
+    from config.settings import get_settings
 
     tmp = Path(tempfile.mkdtemp(prefix="hubwatch-bench-"))
     url, server = database(tmp)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import logging
+import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field

@@ -42,7 +42,7 @@ def _fail(message: str, code: int = 2) -> None:
 
 def _prepare_db() -> str:
     """Database URL, migrated to head (under an advisory lock: workers may start together)."""
-    from models.db import database_url, upgrade
+    from models.db import database_url
     from models.embedded import EmbeddedError
 
     try:

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
 import re
+import subprocess
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
 from prefect_server import PREFECT, REPO, PrefectServer, hubwatch, stop_process, wait_until
 from sitegen import SiteServer, expected, write_sources
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 pytestmark = [pytest.mark.slow]
 

@@ -8,7 +8,15 @@ import re
 import pytest
 
 from config.watchlist import Watchlist, load_watchlist
-from flows.match import MATCHER_VERSION, Matcher, Mention, _fold_table, normalise, normalise_alias, sentence_around
+from flows.match import (
+    MATCHER_VERSION,
+    Matcher,
+    Mention,
+    _fold_table,
+    normalise,
+    normalise_alias,
+    sentence_around,
+)
 
 
 @pytest.fixture(scope="module")

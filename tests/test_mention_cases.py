@@ -138,7 +138,7 @@ def test_class_39_every_dash_in_every_hyphenated_name(matcher, dash):
 def test_class_39_full_width_forms_and_apostrophes(matcher):
     def wide(s: str) -> str:
         return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else "\u3000" if c == " " else c for c in s)
-    for entity, name in LATIN_NAMES + [("bth", "Beijing-Tianjin-Hebei"), ("g60", "G60科创走廊")]:
+    for _entity, name in LATIN_NAMES + [("bth", "Beijing-Tianjin-Hebei"), ("g60", "G60科创走廊")]:
         assert [m.surface for m in found_in(matcher, "", f"({wide(name)})")] == [wide(name)]
     for apostrophe in _APOSTROPHES:
         assert [m.entity for m in matcher.find("", f"Xiong{apostrophe}an New Area")] == ["xiongan"]

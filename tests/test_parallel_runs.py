@@ -15,11 +15,11 @@ import threading
 import time
 
 import pytest
+from prefect_server import REPO, PrefectServer, hubwatch
+from sitegen import SiteServer, expected, write_sources
 from sqlalchemy import create_engine, text
 
 from flows.politeness import HostGate, source_delays
-from prefect_server import REPO, PrefectServer, hubwatch
-from sitegen import SiteServer, expected, write_sources
 
 JITTER = 0.02
 

@@ -10,10 +10,10 @@ import socket
 import threading
 
 import pytest
+from sitegen import SiteServer, expected, write_sources
 from sqlalchemy import create_engine, text
 
 from config.settings import get_settings
-from sitegen import SiteServer, expected, write_sources
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("prefect_harness")]
 
