@@ -64,7 +64,8 @@ def _batch(session: Session, after_id: int, size: int, start, extract: bool, rev
     V = DocumentVersion
     cols = [V.id, V.title, V.main_text]
     if extract:
-        cols += [V.raw_body, V.final_url, V.content_type, V.captured_at, Source.timezone]
+        cols += [V.raw_body, V.final_url, V.content_type, V.captured_at, Source.timezone,
+                 *(getattr(V, f) for f in _DERIVED if f not in ("title", "main_text"))]
     query = (select(*cols).join(Document, Document.id == V.document_id)
              .join(Source, Source.id == Document.source_id)
              .where(V.id > after_id).order_by(V.id).limit(size))
@@ -84,8 +85,12 @@ def _process(session: Session, rows, pipeline, extract: bool, report: ReprocessR
             if fields is None:
                 report.extract_errors += 1
             else:
-                session.execute(update(DocumentVersion).where(DocumentVersion.id == row.id)
-                                .values(**fields))
+                # Rewrite only what changed: a wide-row update also rewrites the row's
+                # full-text and trigram index entries, which costs more than extraction.
+                changed = {k: v for k, v in fields.items() if getattr(row, k) != v}
+                if changed:
+                    session.execute(update(DocumentVersion).where(DocumentVersion.id == row.id)
+                                    .values(**changed))
                 title, body = fields["title"], fields["main_text"]
                 report.versions_reextracted += 1
         found = pipeline.matcher.find(title, body)
@@ -116,6 +121,10 @@ def _rewrite(session: Session, version_id: int, new: dict, pipeline) -> None:
     session.execute(delete(Mention).where(Mention.version_id == version_id))
     store.insert_mentions(session, version_id, [_row(m) for m in new.values()],
                           pipeline.entity_ids, pipeline.alias_ids)
+
+
+_DERIVED = ("title", "main_text", "published_at", "published_precision", "author", "language",
+            "content_hash", "extractor_version")
 
 
 def _reextract(row) -> dict | None:
