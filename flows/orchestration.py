@@ -106,8 +106,8 @@ def summary_markdown(flow_name: str, run_id: int, status: str, counts: dict) -> 
     """A short markdown summary of a run (the Prefect artifact and the CLI's table)."""
     lines = [f"# hubwatch {flow_name} run {run_id}: {status}", "", "| measure | value |",
              "| --- | --- |"]
-    for key in ("pages_fetched", "not_modified", "new_documents", "new_versions", "gone",
-                "errors", "duplicates_skipped"):
+    for key in ("pages_fetched", "discovery_fetches", "not_modified", "new_documents",
+                "new_versions", "gone", "errors", "duplicates_skipped"):
         lines.append(f"| {key.replace('_', ' ')} | {counts.get(key, 0)} |")
     mentions = counts.get("mentions_by_entity") or {}
     lines += ["", "Mentions in new versions by entity: "

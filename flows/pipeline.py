@@ -38,9 +38,11 @@ ProgressHook = Callable[[str, int], None]
 
 @dataclass
 class RunCounts:
-    """What a run did, thread-safe. ``outcomes`` counts snapshots by outcome."""
+    """What a run did, thread-safe. ``outcomes`` counts page snapshots by outcome,
+    ``discovery_outcomes`` the fetches of feeds, sitemaps, listings and JSON lists."""
 
     outcomes: Counter = field(default_factory=Counter)
+    discovery_outcomes: Counter = field(default_factory=Counter)
     new_documents: int = 0
     new_versions: int = 0
     unchanged: int = 0
@@ -56,28 +58,32 @@ class RunCounts:
             for key, value in deltas.items():
                 setattr(self, key, getattr(self, key) + value)
 
-    def count(self, outcome: str, mentions: Iterable[str] = ()) -> None:
+    def count(self, outcome: str, mentions: Iterable[str] = (), *, discovery: bool = False) -> None:
         with self._lock:
-            self.outcomes[str(outcome)] += 1
+            (self.discovery_outcomes if discovery else self.outcomes)[str(outcome)] += 1
             self.mentions.update(mentions)
 
     def as_dict(self) -> dict:
         """The summary stored in ``crawl_run.counts`` and shown at the end of a run."""
         ok_like = {"ok", "not_modified", "gone"}
         with self._lock:
+            failed = [n for counter in (self.outcomes, self.discovery_outcomes)
+                      for o, n in counter.items() if o not in ok_like]
             return {
                 "pages_fetched": sum(self.outcomes.values()),
+                "discovery_fetches": sum(self.discovery_outcomes.values()),
                 "not_modified": self.outcomes.get("not_modified", 0),
                 "new_documents": self.new_documents,
                 "new_versions": self.new_versions,
                 "unchanged": self.unchanged,
                 "gone": self.outcomes.get("gone", 0),
-                "errors": sum(n for o, n in self.outcomes.items() if o not in ok_like),
+                "errors": sum(failed),
                 "duplicates_skipped": self.duplicates,
                 "discovered": self.discovered,
                 "without_date": self.without_date,
                 "without_text": self.without_text,
                 "outcomes": dict(self.outcomes),
+                "discovery_outcomes": dict(self.discovery_outcomes),
                 "mentions_by_entity": dict(self.mentions),
             }
 
@@ -240,7 +246,7 @@ class Pipeline:
         values.update(outcome=str(outcome), error_message=error)
         with self.sessions.begin() as session:
             store.record_snapshot(session, **values)
-        self.counts.count(outcome)
+        self.counts.count(outcome, discovery=True)
 
     # -- batches ---------------------------------------------------------------------
     def crawl_source(self, source: SourceConfig, fetcher, *, max_pages: int | None = None,

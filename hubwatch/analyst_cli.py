@@ -147,6 +147,7 @@ def write_report(session: Session, weeks: int, out: Path) -> list[Path]:
 
     matplotlib.use("Agg")  # files only: no display on servers and in CI
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -156,6 +157,7 @@ def write_report(session: Session, weeks: int, out: Path) -> list[Path]:
         ax.set_title(f"{entity}: documents per week")
         ax.set_ylabel("documents")
         ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # documents come whole
         fig.autofmt_xdate()
         path = out / f"trend-{entity}.png"
         fig.savefig(path, dpi=100)

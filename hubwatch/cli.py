@@ -88,7 +88,7 @@ def _run_flow(flow, **params) -> dict:
 
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=False) as progress:
-        task = progress.add_task(flow.name, total=0)
+        task = progress.add_task(flow.name, total=None)  # unknown until discovery says
 
         def hook(kind: str, n: int) -> None:
             if kind == "total":

@@ -98,9 +98,9 @@ def status_tables(limit: int = 10) -> list[Table]:
     for col in ("run", "flow", "started (UTC)", "minutes", "status", "fetched", "new versions",
                 "errors"):
         runs.add_column(col, no_wrap=col in ("flow", "status"))  # names stay greppable
-    health = Table(title="Sources")
-    for col in ("source", "last success (UTC)", "failures in a row", "pages last run",
-                "new versions last run"):
+    health = Table(title="Sources (view source_health)")
+    for col in ("source", "last success (UTC)", "failed runs in a row", "pages last run",
+                "failures last run", "no date", "no text"):
         health.add_column(col, no_wrap=col == "source")
     with get_engine().connect() as conn:
         for r in conn.execute(text(
@@ -111,24 +111,12 @@ def status_tables(limit: int = 10) -> list[Table]:
             runs.add_row(str(r.id), r.flow_name, f"{r.started_at:%Y-%m-%d %H:%M}", minutes,
                          r.run_status, str(r.counts.get("pages_fetched", "-")),
                          str(r.counts.get("new_versions", "-")), str(r.counts.get("errors", "-")))
-        for r in conn.execute(text(_HEALTH_SQL)):
-            health.add_row(r.slug, f"{r.last_ok:%Y-%m-%d %H:%M}" if r.last_ok else "never",
-                           str(r.failures), str(r.pages), str(r.new_versions))
+        # One definition of health: the analysts' view, not a query of our own.
+        for r in conn.execute(text("SELECT * FROM source_health ORDER BY source")):
+            health.add_row(r.source, f"{r.last_success_at:%Y-%m-%d %H:%M}" if r.last_success_at
+                           else "never", str(r.consecutive_failures), str(r.last_run_pages),
+                           str(r.last_run_failures), str(r.last_run_without_date),
+                           str(r.last_run_without_text))
     return [runs, health]
 
 
-_HEALTH_SQL = """
-WITH last_run AS (SELECT max(crawl_run_id) AS id, source_id FROM snapshot GROUP BY source_id)
-SELECT s.slug,
-       (SELECT max(fetched_at) FROM snapshot x WHERE x.source_id = s.id
-          AND x.outcome IN ('ok', 'not_modified')) AS last_ok,
-       (SELECT count(*) FROM snapshot x WHERE x.source_id = s.id AND x.fetched_at >
-          coalesce((SELECT max(fetched_at) FROM snapshot y WHERE y.source_id = s.id
-                    AND y.outcome IN ('ok', 'not_modified')), '-infinity')) AS failures,
-       (SELECT count(*) FROM snapshot x WHERE x.source_id = s.id AND x.crawl_run_id = lr.id
-          AND x.purpose = 'page') AS pages,
-       (SELECT count(*) FROM snapshot x WHERE x.source_id = s.id AND x.crawl_run_id = lr.id
-          AND x.new_version) AS new_versions
-FROM source s LEFT JOIN last_run lr ON lr.source_id = s.id
-ORDER BY s.slug
-"""

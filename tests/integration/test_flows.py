@@ -56,7 +56,8 @@ def test_nightly_crawls_site_then_revalidates(env):
         by_entity = dict(rows(engine, "SELECT entity, count(*) FROM current_mentions GROUP BY 1"))
         assert by_entity == plan.mentions_by_entity
         assert first["new_versions"] == 12
-        assert first["outcomes"] == {"ok": 12 + 4, "robots": 1}  # feed + 3 listing pages; /private/ refused
+        assert first["outcomes"] == {"ok": 12, "robots": 1}  # /private/ refused, never asked
+        assert first["discovery_outcomes"] == {"ok": 4}  # the feed and 3 listing pages
         assert not site.requested("/private/")
 
         before = len(site.requests)
