@@ -93,3 +93,47 @@ def test_db_start_reuse_and_stop(tmp_path):
     finally:
         stopped = _cli("db", "stop", env=env)
     assert stopped.returncode == 0 and _gone(info.pid)
+
+
+AS_USER = """
+import os, sys
+from pathlib import Path
+from models.embedded import EmbeddedPostgres
+server = EmbeddedPostgres(Path(sys.argv[1]))
+info = server.start(detached=False)
+import psycopg
+with psycopg.connect(host="127.0.0.1", port=info.port, user="hubwatch", dbname="hubwatch") as c:
+    print(os.geteuid(), c.execute("SELECT 1").fetchone()[0])
+server.stop_child()
+"""
+
+
+def _system_python() -> str | None:
+    """A Python of this minor version that an unprivileged user can execute."""
+    import shutil
+
+    for candidate in (f"/usr/bin/python{sys.version_info[0]}.{sys.version_info[1]}",):
+        if os.access(candidate, os.X_OK) and shutil.which("runuser"):
+            return candidate
+    return None
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or _system_python() is None,
+                    reason="needs root (to switch to nobody) and a system Python of this version")
+def test_runs_as_a_normal_user_too():
+    import shutil
+    import site
+    import tempfile
+
+    tmp_path = Path(tempfile.mkdtemp(prefix="hubwatch-nobody-"))  # pytest's tmp is root-only
+    tmp_path.chmod(0o777)
+    paths = [p for p in site.getsitepackages() if Path(p).exists()] + [str(REPO)]
+    proc = subprocess.run(
+        ["runuser", "-u", "nobody", "--", "env", f"HOME={tmp_path}",
+         f"PYTHONPATH={os.pathsep.join(paths)}", _system_python(), "-c", AS_USER,
+         str(tmp_path / "data")], capture_output=True, text=True, timeout=120)
+    shutil.rmtree(tmp_path, ignore_errors=True)
+    if "Permission denied" in proc.stderr:
+        pytest.skip(f"the virtual environment is not readable by nobody: {proc.stderr[-200:]}")
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    assert proc.stdout.split() == ["65534", "1"]
