@@ -81,13 +81,23 @@ def crawl_run(flow_name: str, parameters: dict):
         counts = pipeline.counts.as_dict()
         with sessions.begin() as session:
             store.finish_run(session, run_id, status, counts, error)
-            _refresh_analytics(session)
+            if _changed_content(flow_name, counts):
+                _refresh_analytics(session)
         store.release_run_lock(liveness, run_id)
         liveness.close()
         liveness.bind.close()
         _artifact(flow_name, run_id, status, counts)
         if flow_name == "nightly":
             _weekly_artifact(sessions)
+
+
+def _changed_content(flow_name: str, counts: dict) -> bool:
+    """Whether the run may have changed what the materialised views aggregate: a crawl
+    that stored no version and marked nothing gone did not (and a refresh of a large
+    database costs tens of seconds)."""
+    if flow_name not in ("nightly", "ingest"):
+        return True
+    return bool(counts.get("new_versions") or counts.get("gone"))
 
 
 def _refresh_analytics(session) -> None:
