@@ -14,7 +14,7 @@ import logging
 import re
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from lxml import etree
 from config.sources import Discovery, SourceConfig
 from flows.fetch import FetchResult
 from flows.outcomes import Outcome
+from flows.urls import normalize_url
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ class Candidate:
     url: str
     published_at: dt.datetime | None = None
     title: str | None = None
+    #: every link written for it (tracking, fragment and host-case variants of ``url``)
+    seen_as: tuple[str, ...] = ()
 
 
 @dataclass
@@ -81,17 +84,25 @@ def discover(source: SourceConfig, fetch: Fetch, *, since: dt.date | None = None
     ``fetch(url, expect=...)`` is the fetcher bound to the source (allowed hosts, headers).
     """
     result = DiscoveryResult()
-    seen: set[str] = set()
+    seen: dict[str, int] = {}  # normalised URL -> index in result.candidates
     tz = ZoneInfo(source.timezone)
     for endpoint in source.discovery:
         for report, candidates in _run_endpoint(endpoint, fetch, tz):
             result.endpoints.append(report)
             for cand in candidates:
-                if cand.url in seen or not source.wants(cand.url):
+                # One fetch per normalised URL: tracking, fragment and host-case variants
+                # of a link are the same request (case 14).
+                cand = replace(cand, url=normalize_url(cand.url), seen_as=(cand.url,))
+                if cand.url in seen:
+                    first = result.candidates[seen[cand.url]]
+                    result.candidates[seen[cand.url]] = replace(
+                        first, seen_as=tuple(dict.fromkeys(first.seen_as + cand.seen_as)))
+                    continue
+                if not source.wants(cand.url):
                     continue
                 if since and cand.published_at and cand.published_at.astimezone(tz).date() < since:
                     continue
-                seen.add(cand.url)
+                seen[cand.url] = len(result.candidates)
                 report.found += 1
                 result.candidates.append(cand)
         if limit and len(result.candidates) >= limit:

@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from psycopg.errors import DeadlockDetected, SerializationFailure
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings, get_settings
@@ -31,6 +33,8 @@ from flows.urls import host_of, is_allowed, normalize_url, trusted_canonical
 from models import store
 
 log = logging.getLogger(__name__)
+
+DEADLOCK_RETRIES = 3
 
 #: Called as ``progress(kind, n)`` with kind ``"total"`` (n more to do) or ``"done"``.
 ProgressHook = Callable[[str, int], None]
@@ -140,20 +144,30 @@ class Pipeline:
 
     # -- storing one fetch -----------------------------------------------------------
     def store_fetch(self, res: FetchResult, source: SourceConfig | None, *,
-                    via: str = "http") -> str:
+                    via: str = "http", seen_as: Iterable[str] = ()) -> str:
         """Store one fetch (page purpose) in one transaction; return the outcome recorded.
 
+        ``seen_as``: other URLs the page was linked as; they map to its document too.
         A page that fails to decode or extract is recorded with that outcome and its
         cause; the run goes on. Returns ``"duplicate"`` for an archived fetch stored
-        before (nothing is written then).
+        before (nothing is written then). Two runs storing the same article at once may
+        deadlock in PostgreSQL; the loser's transaction is retried from the start.
         """
         slug = source.slug if source else CATCH_ALL_SLUG
-        with self.sessions.begin() as session:
-            snap_id = store.record_snapshot(session, **self._snapshot_values(res, slug, via))
-            if snap_id is None:
-                self.counts.add(duplicates=1)
-                return "duplicate"
-            outcome, mentions = self._apply(session, snap_id, res, source)
+        for attempt in range(1, DEADLOCK_RETRIES + 1):
+            try:
+                with self.sessions.begin() as session:
+                    snap_id = store.record_snapshot(session, **self._snapshot_values(res, slug, via))
+                    if snap_id is None:
+                        self.counts.add(duplicates=1)
+                        return "duplicate"
+                    outcome, mentions = self._apply(session, snap_id, res, source, tuple(seen_as))
+                break
+            except OperationalError as exc:
+                if attempt == DEADLOCK_RETRIES or not isinstance(
+                        exc.orig, (DeadlockDetected, SerializationFailure)):
+                    raise
+                log.info("retrying %s after %s", res.url, type(exc.orig).__name__)
         self.counts.count(outcome, mentions)
         return outcome
 
@@ -168,11 +182,11 @@ class Pipeline:
                     via=via, purpose=purpose)
 
     def _apply(self, session: Session, snap_id: int, res: FetchResult,
-               source: SourceConfig | None) -> tuple[str, list[str]]:
+               source: SourceConfig | None, seen_as: tuple[str, ...] = ()) -> tuple[str, list[str]]:
         known = store.find_document(session, res.url) or store.find_document(
             session, normalize_url(res.url))
         if res.outcome == Outcome.OK:
-            return self._store_page(session, snap_id, res, source)
+            return self._store_page(session, snap_id, res, source, seen_as)
         if known is not None:
             store.link_snapshot(session, snap_id, document_id=known.id)
             store.touch_document(session, known.id, fetched_at=res.fetched_at,
@@ -181,7 +195,8 @@ class Pipeline:
         return str(res.outcome), []
 
     def _store_page(self, session: Session, snap_id: int, res: FetchResult,
-                    source: SourceConfig | None) -> tuple[str, list[str]]:
+                    source: SourceConfig | None, seen_as: tuple[str, ...] = ()
+                    ) -> tuple[str, list[str]]:
         tz = source.timezone if source else "Asia/Shanghai"
         try:
             page = parse_page(res.body, url=res.final_url, content_type=res.headers.get(
@@ -192,7 +207,7 @@ class Pipeline:
         slug = source.slug if source else CATCH_ALL_SLUG
         hosts = set(source.allowed_hosts) if source else {host_of(res.final_url)}
         canonical = self._canonical(session, res, page, hosts)
-        urls = [res.url, res.final_url, normalize_url(res.url), *res.redirects]
+        urls = [res.url, res.final_url, normalize_url(res.url), *res.redirects, *seen_as]
         before = store.find_document(session, canonical)
         doc_id = store.resolve_document(session, canonical_url=canonical, urls=urls,
                                         source_id=self.source_ids[slug], seen_at=res.fetched_at)
@@ -262,11 +277,20 @@ class Pipeline:
             self.record_discovery(report.fetch, report.outcome, report.error, source)
         self.counts.add(discovered=len(found.candidates))
         if not dry_run:
-            self.fetch_and_store([c.url for c in found.candidates], fetcher, source)
+            self.fetch_and_store([u for c in found.candidates for u in (c.url, *c.seen_as)],
+                                 fetcher, source)
         return found.candidates
 
     def fetch_and_store(self, urls: list[str], fetcher, source: SourceConfig | None) -> None:
-        """Fetch ``urls`` (conditionally where known) on a thread pool and store each."""
+        """Fetch ``urls`` (conditionally where known) on a thread pool and store each.
+
+        URLs are normalised first (tracking parameters, fragment, host case, default
+        port): variants of one link are fetched once.
+        """
+        variants: dict[str, list[str]] = {}
+        for raw in urls:
+            variants.setdefault(normalize_url(raw), []).append(raw)
+        urls = list(variants)
         self.progress("total", len(urls))
 
         def one(url: str) -> None:
@@ -277,7 +301,7 @@ class Pipeline:
             res = fetch(url, expect="page", etag=known.etag if known and known.has_version else None,
                         last_modified=known.last_modified if known and known.has_version else None)
             try:
-                self.store_fetch(res, src)
+                self.store_fetch(res, src, seen_as=variants[url])
             except Exception:  # one bad page must not end the run; logged with its URL
                 log.exception("storing %s failed", url)
                 self.counts.count("store_error")

@@ -236,7 +236,8 @@ def resolve_document(session: Session, *, canonical_url: str, urls: Iterable[str
     session.execute(update(Document).where(Document.id == doc_id,
                                            Document.first_seen_at > seen_at)
                     .values(first_seen_at=seen_at))
-    url_rows = [dict(url=u, document_id=doc_id) for u in dict.fromkeys([canonical_url, *urls])]
+    # Sorted: concurrent writers lock overlapping URL keys in one order (no deadlock).
+    url_rows = [dict(url=u, document_id=doc_id) for u in sorted({canonical_url, *urls})]
     session.execute(insert(DocumentUrl).values(url_rows).on_conflict_do_nothing())
     return doc_id
 
