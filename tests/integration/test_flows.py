@@ -205,3 +205,17 @@ def test_config_error_stops_before_any_fetch(env):
         assert site.requests == []
     assert "sources.yaml:4: sources.0.kind" in str(err.value)
     assert scalar(engine, "SELECT count(*) FROM snapshot") == 0
+
+
+def test_reprocess_flow_reports_and_closes_its_run(env):
+    from flows.orchestration import ingest, reprocess
+
+    tmp, engine = env
+    with SiteServer(pages=4) as site:
+        write_sources(tmp / "sources.yaml", site)
+        ingest(urls=site.article_urls())
+    result = reprocess(extract=True)
+    assert result["versions_seen"] == result["versions_reextracted"] == 4
+    assert result["versions_rewritten"] == 0 and result["mentions_added"] == {}
+    runs = rows(engine, "SELECT flow_name, run_status FROM crawl_run ORDER BY id")
+    assert runs == [("ingest", "completed"), ("reprocess", "completed")]
