@@ -11,6 +11,7 @@ parameter schemas from these signatures (see shared notes on ``flow.serve``).
 
 import datetime as dt
 import logging
+from collections import Counter
 from contextlib import contextmanager
 
 from prefect import flow, get_run_logger, task
@@ -28,6 +29,7 @@ from flows.fetch import Fetcher, FetchSettings
 from flows.pipeline import Pipeline, ProgressHook
 from flows.politeness import host_gate_for
 from models import store
+from models.analytics import refresh_analytics
 from models.db import session_factory
 
 log = logging.getLogger(__name__)
@@ -82,7 +84,7 @@ def crawl_run(flow_name: str, parameters: dict):
         with sessions.begin() as session:
             store.finish_run(session, run_id, status, counts, error)
             if _changed_content(flow_name, counts):
-                _refresh_analytics(session)
+                refresh_analytics(session)
         store.release_run_lock(liveness, run_id)
         liveness.close()
         liveness.bind.close()
@@ -100,20 +102,12 @@ def _changed_content(flow_name: str, counts: dict) -> bool:
     return bool(counts.get("new_versions") or counts.get("gone"))
 
 
-def _refresh_analytics(session) -> None:
-    try:
-        from models.analytics import refresh_analytics
-    except ImportError:
-        return
-    refresh_analytics(session)
-
-
 def _jsonable(parameters: dict) -> dict:
     return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in parameters.items()}
 
 
 def summary_markdown(flow_name: str, run_id: int, status: str, counts: dict) -> str:
-    """A short markdown summary of a run (the Prefect artifact and the CLI's table)."""
+    """A short markdown summary of a run (its Prefect artifact)."""
     lines = [f"# hubwatch {flow_name} run {run_id}: {status}", "", "| measure | value |",
              "| --- | --- |"]
     for key in ("pages_fetched", "discovery_fetches", "not_modified", "new_documents",
@@ -122,8 +116,8 @@ def summary_markdown(flow_name: str, run_id: int, status: str, counts: dict) -> 
     mentions = counts.get("mentions_by_entity") or {}
     lines += ["", "Mentions in new versions by entity: "
               + (", ".join(f"{k} {v}" for k, v in sorted(mentions.items())) or "none")]
-    errors = {k: v for k, v in (counts.get("outcomes") or {}).items()
-              if k not in ("ok", "not_modified", "gone")}
+    errors = Counter(counts.get("outcomes") or {}) + Counter(counts.get("discovery_outcomes") or {})
+    errors = {k: v for k, v in errors.items() if k not in ("ok", "not_modified", "gone")}
     if errors:
         lines.append("Errors by outcome: " + ", ".join(f"{k} {v}" for k, v in sorted(errors.items())))
     return "\n".join(lines) + "\n"

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings, get_settings
 from config.sources import CATCH_ALL_SLUG, SourceConfig
+from config.watchlist import Watchlist
 from flows.discover import Candidate, discover
 from flows.extract import EXTRACTOR_VERSION, ExtractError, Page, parse_page
 from flows.fetch import FetchResult
@@ -92,19 +93,20 @@ class RunCounts:
             }
 
 
-def entity_specs(watchlist) -> list[store.EntitySpec]:
-    """The watch-list as rows for ``entity``/``alias`` (acronyms flagged ambiguous)."""
+def entity_specs(watchlist: Watchlist) -> list[store.EntitySpec]:
+    """The watch-list as rows for ``entity``/``alias`` (acronyms flagged ambiguous).
+
+    An alias listed under two scripts (京津冀 is both) is one row, with its first script.
+    """
     specs = []
     for e in watchlist.entities:
-        aliases = []
-        for lang in ("en", "zh_hans", "zh_hant", "pinyin"):
-            for text in getattr(e.aliases, lang, []) or []:
-                aliases.append(store.AliasSpec(str(text), lang))
-        for acro in e.acronyms or []:
-            aliases.append(store.AliasSpec(str(getattr(acro, "text", acro)), "acronym", True))
-        zh = (getattr(e.aliases, "zh_hans", None) or [None])[0]
-        unique = {a.text: a for a in aliases}
-        specs.append(store.EntitySpec(e.key, str(e.name), zh, e.parent, tuple(unique.values())))
+        aliases = [store.AliasSpec(text, group) for (group, _), text in e.aliases.located()]
+        aliases += [store.AliasSpec(acronym, "acronym", True) for acronym in e.acronyms]
+        unique: dict[str, store.AliasSpec] = {}
+        for alias in aliases:
+            unique.setdefault(alias.text, alias)
+        zh = e.aliases.zh_hans[0] if e.aliases.zh_hans else None
+        specs.append(store.EntitySpec(e.key, e.name, zh, e.parent, tuple(unique.values())))
     return specs
 
 
@@ -183,10 +185,10 @@ class Pipeline:
 
     def _apply(self, session: Session, snap_id: int, res: FetchResult,
                source: SourceConfig | None, seen_as: tuple[str, ...] = ()) -> tuple[str, list[str]]:
-        known = store.find_document(session, res.url) or store.find_document(
-            session, normalize_url(res.url))
         if res.outcome == Outcome.OK:
             return self._store_page(session, snap_id, res, source, seen_as)
+        known = store.find_document(session, res.url) or store.find_document(
+            session, normalize_url(res.url))
         if known is not None:
             store.link_snapshot(session, snap_id, document_id=known.id)
             store.touch_document(session, known.id, fetched_at=res.fetched_at,
@@ -202,15 +204,15 @@ class Pipeline:
             page = parse_page(res.body, url=res.final_url, content_type=res.headers.get(
                 "content-type"), fetched_at=res.fetched_at, site_timezone=tz)
         except ExtractError as exc:
-            self._set_outcome(session, snap_id, exc.outcome, str(exc))
+            store.set_snapshot_outcome(session, snap_id, exc.outcome, str(exc))
             return str(exc.outcome), []
         slug = source.slug if source else CATCH_ALL_SLUG
         hosts = set(source.allowed_hosts) if source else {host_of(res.final_url)}
         canonical = self._canonical(session, res, page, hosts)
         urls = [res.url, res.final_url, normalize_url(res.url), *res.redirects, *seen_as]
-        before = store.find_document(session, canonical)
-        doc_id = store.resolve_document(session, canonical_url=canonical, urls=urls,
-                                        source_id=self.source_ids[slug], seen_at=res.fetched_at)
+        doc_id, created = store.resolve_document(
+            session, canonical_url=canonical, urls=urls, source_id=self.source_ids[slug],
+            seen_at=res.fetched_at)
         mentions = self.matcher.find(page.title, page.text)
         version_id = store.add_version(session, doc_id, self._version(res, page, canonical),
                                        [_row(m) for m in mentions], self.entity_ids,
@@ -218,7 +220,7 @@ class Pipeline:
         store.touch_document(session, doc_id, fetched_at=res.fetched_at, etag=res.etag,
                              last_modified=res.last_modified, available=True)
         store.link_snapshot(session, snap_id, document_id=doc_id, version_id=version_id)
-        self.counts.add(new_documents=int(before is None), new_versions=int(bool(version_id)),
+        self.counts.add(new_documents=int(created), new_versions=int(bool(version_id)),
                         unchanged=int(not version_id), without_date=int(not page.published_at),
                         without_text=int(not page.text.strip()))
         return Outcome.OK.value, [m.entity for m in mentions] if version_id else []
@@ -241,18 +243,9 @@ class Pipeline:
         return store.VersionInput(
             captured_at=res.fetched_at, final_url=res.final_url, canonical_url=canonical,
             content_type=res.headers.get("content-type"), raw_body=res.body,
-            encoding=getattr(page, "encoding", None), title=page.title, main_text=page.text,
+            encoding=page.encoding, title=page.title, main_text=page.text,
             published_at=page.published_at, published_precision=page.published_precision,
             author=page.author, language=page.language, extractor_version=EXTRACTOR_VERSION)
-
-    @staticmethod
-    def _set_outcome(session: Session, snap_id: int, outcome: str, error: str) -> None:
-        from sqlalchemy import update
-
-        from models.schema import Snapshot
-
-        session.execute(update(Snapshot).where(Snapshot.id == snap_id)
-                        .values(outcome=str(outcome), error_message=error[:2000]))
 
     def record_discovery(self, res: FetchResult, outcome: str, error: str | None,
                          source: SourceConfig) -> None:

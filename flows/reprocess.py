@@ -49,10 +49,9 @@ def reprocess_versions(sessions: sessionmaker[Session], pipeline, *, extract: bo
     report = ReprocessReport()
     after_id = 0
     start = (dt.datetime.combine(since, dt.time(), ZoneInfo("Asia/Shanghai")) if since else None)
-    revision = pipeline.matcher.revision
     while True:
         with sessions.begin() as session:
-            rows = _batch(session, after_id, batch_size, start, extract, revision)
+            rows = _batch(session, after_id, batch_size, start, extract)
             if not rows:
                 break
             after_id = rows[-1].id
@@ -60,7 +59,7 @@ def reprocess_versions(sessions: sessionmaker[Session], pipeline, *, extract: bo
     return report
 
 
-def _batch(session: Session, after_id: int, size: int, start, extract: bool, revision: str):
+def _batch(session: Session, after_id: int, size: int, start, extract: bool):
     V = DocumentVersion
     cols = [V.id, V.title, V.main_text]
     if extract:

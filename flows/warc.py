@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,6 +70,3 @@ def _to_fetch(record, max_bytes: int) -> FetchResult:
         error=error, attempts=1, fetched_at=when, elapsed_seconds=0.0, redirects=[],
         etag=headers.get("etag"), last_modified=headers.get("last-modified"))
 
-
-def body_digest(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()

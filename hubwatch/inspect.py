@@ -4,6 +4,7 @@ the operators' status tables (``hubwatch status``)."""
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from pathlib import Path
 
 from rich.table import Table
@@ -63,16 +64,14 @@ def _fetch(url: str, record: dict):
 
 def _extract(record: dict, body: bytes, content_type, fetched_at, final_url, with_bp: bool):
     from config.settings import get_settings
-    from config.watchlist import load_watchlist
     from flows.extract import ExtractError, parse_page
-    from flows.match import Matcher
 
     try:
         page = parse_page(body, url=final_url, content_type=content_type, fetched_at=fetched_at)
     except ExtractError as exc:
         record.update(outcome=str(exc.outcome), error=str(exc))
         return record
-    matcher = Matcher(load_watchlist(get_settings().watchlist_file))
+    matcher = _matcher(get_settings().watchlist_file)
     mentions = matcher.find(page.title, page.text)
     record.update(
         title=page.title, text=page.text, author=page.author, language=page.language,
@@ -84,8 +83,18 @@ def _extract(record: dict, body: bytes, content_type, fetched_at, final_url, wit
     if with_bp:
         record["boilerplate_mentions"] = [
             {"entity": m.entity, "surface": m.surface, "block": i}
-            for i, block in enumerate(page.boilerplate) for m in matcher.find("", block)]
+            for i, block in enumerate(page.boilerplate) for m in matcher.find_in(block)]
     return record
+
+
+@lru_cache(maxsize=2)
+def _matcher(watchlist_file):
+    """One matcher per watch-list file for all the pages of a command (building one
+    folds the whole watch-list)."""
+    from config.watchlist import load_watchlist
+    from flows.match import Matcher
+
+    return Matcher(load_watchlist(watchlist_file))
 
 
 def status_tables(limit: int = 10) -> list[Table]:

@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -199,16 +199,14 @@ class KnownDocument:
 
 
 def find_document(session: Session, url: str) -> KnownDocument | None:
-    """The document any of whose known URLs (or canonical URL) is ``url``."""
+    """The document any of whose known URLs is ``url`` (its canonical URL is one of them:
+    :func:`resolve_document` maps it), in one primary-key lookup."""
+    has_version = exists().where(DocumentVersion.document_id == Document.id)
     row = session.execute(
-        select(Document.id, Document.etag, Document.last_modified)
-        .join(DocumentUrl, DocumentUrl.document_id == Document.id, isouter=True)
-        .where((DocumentUrl.url == url) | (Document.canonical_url == url)).limit(1)).first()
-    if row is None:
-        return None
-    has_version = session.execute(select(DocumentVersion.id).where(
-        DocumentVersion.document_id == row.id).limit(1)).first() is not None
-    return KnownDocument(row.id, row.etag, row.last_modified, has_version)
+        select(Document.id, Document.etag, Document.last_modified, has_version.label("v"))
+        .join(DocumentUrl, DocumentUrl.document_id == Document.id)
+        .where(DocumentUrl.url == url)).first()
+    return KnownDocument(row.id, row.etag, row.last_modified, row.v) if row else None
 
 
 def current_hash_of(session: Session, canonical_url: str) -> tuple[int, str | None] | None:
@@ -222,16 +220,20 @@ def current_hash_of(session: Session, canonical_url: str) -> tuple[int, str | No
 
 
 def resolve_document(session: Session, *, canonical_url: str, urls: Iterable[str],
-                     source_id: int, seen_at: dt.datetime) -> int:
-    """The id of the document for ``canonical_url``, created if new; ``urls`` map to it.
+                     source_id: int, seen_at: dt.datetime) -> tuple[int, bool]:
+    """``(id, created)`` of the document for ``canonical_url``, created if new; ``urls``
+    (and the canonical URL itself) map to it.
 
     A URL already mapped to another document keeps its mapping (first writer wins).
     """
     stmt = insert(Document).values(canonical_url=canonical_url, source_id=source_id,
                                    first_seen_at=seen_at)
-    session.execute(stmt.on_conflict_do_nothing(index_elements=[Document.canonical_url]))
-    doc_id = session.execute(select(Document.id).where(
-        Document.canonical_url == canonical_url)).scalar_one()
+    doc_id = session.execute(stmt.on_conflict_do_nothing(index_elements=[Document.canonical_url])
+                             .returning(Document.id)).scalar_one_or_none()
+    created = doc_id is not None
+    if not created:
+        doc_id = session.execute(select(Document.id).where(
+            Document.canonical_url == canonical_url)).scalar_one()
     # An archive imported out of order may show an earlier sighting.
     session.execute(update(Document).where(Document.id == doc_id,
                                            Document.first_seen_at > seen_at)
@@ -239,7 +241,7 @@ def resolve_document(session: Session, *, canonical_url: str, urls: Iterable[str
     # Sorted: concurrent writers lock overlapping URL keys in one order (no deadlock).
     url_rows = [dict(url=u, document_id=doc_id) for u in sorted({canonical_url, *urls})]
     session.execute(insert(DocumentUrl).values(url_rows).on_conflict_do_nothing())
-    return doc_id
+    return doc_id, created
 
 
 def touch_document(session: Session, doc_id: int, *, fetched_at: dt.datetime,
@@ -283,6 +285,12 @@ def record_snapshot(session: Session, **values) -> int | None:
             index_elements=[Snapshot.requested_url, Snapshot.fetched_at],
             index_where=text("via = 'warc'"))
     return session.execute(stmt.returning(Snapshot.id)).scalar_one_or_none()
+
+
+def set_snapshot_outcome(session: Session, snapshot_id: int, outcome: str, error: str) -> None:
+    """Correct a snapshot's outcome once the body was read (e.g. ``decode_error``)."""
+    session.execute(update(Snapshot).where(Snapshot.id == snapshot_id)
+                    .values(outcome=str(outcome), error_message=error[:2000]))
 
 
 def link_snapshot(session: Session, snapshot_id: int, *, document_id: int | None,

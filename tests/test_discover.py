@@ -10,11 +10,12 @@ import datetime as dt
 import gzip
 import json
 
+import httpx
 import pytest
 
 from config.sources import Discovery, SourceConfig
 from flows.discover import discover
-from flows.fetch import FetchResult
+from flows.fetch import Fetcher, FetchResult, FetchSettings
 from flows.outcomes import Outcome
 
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -97,11 +98,20 @@ def test_sitemap_index_gzip_children_and_filters():
              b"<url><loc>https://feeds.example/tag/x.html</loc></url></urlset>")
     index = (b'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
              b"<sitemap><loc>https://feeds.example/s1.xml.gz</loc></sitemap></sitemapindex>")
-    pages = {"https://feeds.example/index.xml": (index, "application/xml"),
-             "https://feeds.example/s1.xml.gz": (gzip.compress(child), "application/gzip")}
+    pages = {"/index.xml": index, "/s1.xml.gz": gzip.compress(child)}
+
+    def serve(request: httpx.Request) -> httpx.Response:  # the transport seam
+        body = pages.get(request.url.path)
+        return httpx.Response(404) if body is None else httpx.Response(
+            200, content=body, headers={"Content-Type": "application/xml"})
+
     source = _source({"type": "sitemap", "url": "https://feeds.example/index.xml"},
                      include=[r"/a/\d{4}/"])
-    found = discover(source, _fetcher(pages), since=dt.date(2026, 10, 1))
+    # The real fetcher inflates the .xml.gz child (bounded) before discovery parses it.
+    with Fetcher(FetchSettings(host_delay=0, retries=0), transport=httpx.MockTransport(serve)) as f:
+        found = discover(source, lambda url, **kw: f.fetch(url, allowed_hosts={"feeds.example"}, **kw),
+                         since=dt.date(2026, 10, 1))
+    assert [r.outcome for r in found.endpoints] == [Outcome.OK, Outcome.OK]
     assert [c.url for c in found.candidates] == ["https://feeds.example/a/2026/1.html"]
 
 
