@@ -14,14 +14,18 @@ COPY requirements.lock ./
 RUN pip install -r requirements.lock
 
 COPY . .
-RUN pip install --no-deps -e . \
+# The YAML config lives outside the code: compose mounts config/data/ here.
+RUN mkdir -p /etc/hubwatch && cp config/data/*.yaml /etc/hubwatch/
+RUN pip install --no-deps . \
     && useradd --create-home --uid 10001 hubwatch
 
 # Never root at run time. PREFECT_HOME must be writable (profiles, local result cache).
 USER hubwatch
 ENV PREFECT_HOME=/home/hubwatch/.prefect \
     PREFECT_SERVER_ANALYTICS_ENABLED=false \
-    PREFECT_LOGGING_EXTRA_LOGGERS=flows,models,config,hubwatch
+    PREFECT_LOGGING_EXTRA_LOGGERS=hubwatch \
+    HUBWATCH_SOURCES_FILE=/etc/hubwatch/sources.yaml \
+    HUBWATCH_WATCHLIST_FILE=/etc/hubwatch/watchlist.yaml
 
 # `hubwatch serve` needs PREFECT_API_URL and DATABASE_URL (see docker-compose.yml).
 CMD ["hubwatch", "serve"]

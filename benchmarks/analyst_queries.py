@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database-url", help="default: DATABASE_URL or the embedded server")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
-    from models.db import database_url, normalise_url
+    from hubwatch.models.db import database_url, normalise_url
 
     run(normalise_url(args.database_url) if args.database_url else database_url(), args.repeats)
 

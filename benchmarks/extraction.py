@@ -6,7 +6,7 @@ Runs both extractors over every page with a gold main text under CORPUS_DIR
 (pairs and scoring from CORPUS_DIR/score_text.py: bag-of-tokens P/R/F1, Latin words
 and single CJK characters), and prints mean P/R/F1 per folder for each, pages per
 second for each (ours: decode + parse + extract + metadata, plus the mention
-matcher when ``flows.match`` is importable), and the ratio of the two speeds.
+matcher when ``hubwatch.mentions.match`` is importable), and the ratio of the two speeds.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flows.extract import ExtractError, parse_page
+from hubwatch.text.extract import ExtractError, parse_page
 
 FETCHED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -36,8 +36,8 @@ def _load_scorer(corpus: Path):
 def _matcher():
     """The mention matcher on the repository's watch-list, or None when not there yet."""
     try:
-        from config.watchlist import load_watchlist
-        from flows.match import Matcher
+        from hubwatch.config.watchlist import load_watchlist
+        from hubwatch.mentions.match import Matcher
         root = Path(__file__).resolve().parent.parent
         return Matcher(load_watchlist(root / "config" / "watchlist.yaml"))
     except Exception:  # noqa: BLE001 (any failure of the optional matcher: benchmark without it)

@@ -30,8 +30,8 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from config.watchlist import load_watchlist  # noqa: E402  (after the path fix above)
-from flows.match import Matcher, _fold_table, normalise  # noqa: E402
+from hubwatch.config.watchlist import load_watchlist  # noqa: E402  (after the path fix above)
+from hubwatch.mentions.match import Matcher, _fold_table, normalise  # noqa: E402
 
 GOLD_DIR = REPO / "tests" / "gold"
 

@@ -38,12 +38,12 @@ TABLES = "mention, snapshot, document_version, document_url, document, crawl_run
 
 def database(tmp: Path) -> tuple[str, object | None]:
     """A migrated database URL and the embedded server to stop (or None)."""
-    from models.db import normalise_url, upgrade
+    from hubwatch.models.db import normalise_url, upgrade
 
     if os.environ.get("DATABASE_URL"):
         url, server = normalise_url(os.environ["DATABASE_URL"]), None
     else:
-        from models.embedded import EmbeddedPostgres
+        from hubwatch.models.embedded import EmbeddedPostgres
 
         server = EmbeddedPostgres(tmp / "pg")
         url = server.start(detached=False).url()
@@ -52,11 +52,11 @@ def database(tmp: Path) -> tuple[str, object | None]:
 
 
 def plain_nightly() -> dict:
-    """The nightly's work with no Prefect: the same calls ``flows.orchestration._crawl`` makes."""
-    from config.sources import select_sources
-    from flows.fetch import Fetcher
-    from flows.orchestration import crawl_run, fetch_settings
-    from flows.politeness import host_gate_for
+    """The nightly's work with no Prefect: the same calls ``hubwatch.flows.orchestration._crawl`` makes."""
+    from hubwatch.config.sources import select_sources
+    from hubwatch.crawl.fetch import Fetcher
+    from hubwatch.flows.orchestration import crawl_run, fetch_settings
+    from hubwatch.crawl.politeness import host_gate_for
 
     with crawl_run("nightly", {"max_pages": None}) as pipeline, Fetcher(
             fetch_settings(), host_gate=host_gate_for(pipeline.sources.values(),
@@ -67,7 +67,7 @@ def plain_nightly() -> dict:
 
 
 def prefect_nightly() -> dict:
-    from flows.orchestration import nightly
+    from hubwatch.flows.orchestration import nightly
 
     return nightly()
 
@@ -103,7 +103,7 @@ def main() -> None:
 
     from sitegen import SiteServer, write_sources
 
-    from config.settings import get_settings
+    from hubwatch.config.settings import get_settings
 
     tmp = Path(tempfile.mkdtemp(prefix="hubwatch-bench-"))
     url, server = database(tmp)

@@ -23,12 +23,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
-from config.settings import CONFIG_DIR, get_settings
-from config.sources import load_sources
-from config.watchlist import load_watchlist
-from flows.pipeline import Pipeline
-from flows.reprocess import reprocess_versions
-from models.db import database_url, upgrade
+from hubwatch.config.settings import CONFIG_DIR, get_settings
+from hubwatch.config.sources import load_sources
+from hubwatch.config.watchlist import load_watchlist
+from hubwatch.pipeline.ingest import Pipeline
+from hubwatch.pipeline.reprocess import reprocess_versions
+from hubwatch.models.db import database_url, upgrade
 
 DB = "hubwatch_bench_reprocess"
 
@@ -84,7 +84,7 @@ def clone_versions(engine, target: int) -> int:
 
 def time_reextraction(engine, sessions, pipeline) -> tuple[float, float, int]:
     """Seconds for parse_page alone and for `reprocess --extract` over the same versions."""
-    from flows.extract import parse_page
+    from hubwatch.text.extract import parse_page
 
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT raw_body, final_url, content_type, captured_at "

@@ -173,7 +173,7 @@ def _finish(engine, timings: dict[str, float]) -> None:
     """ANALYZE the tables and fill the materialised views."""
     from sqlalchemy.orm import Session
 
-    from models.analytics import refresh_analytics
+    from hubwatch.models.analytics import refresh_analytics
 
     start = time.perf_counter()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -188,7 +188,7 @@ def _finish(engine, timings: dict[str, float]) -> None:
 
 
 def _prepare(url: str, reset: bool) -> None:
-    from models.db import upgrade
+    from hubwatch.models.db import upgrade
 
     upgrade(url)
     engine = create_engine(url)
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.documents <= args.versions <= 2 * args.documents:
         parser.error("--versions must be between --documents and twice that")
-    from models.db import database_url, normalise_url
+    from hubwatch.models.db import database_url, normalise_url
 
     url = normalise_url(args.database_url) if args.database_url else database_url()
     _prepare(url, args.reset)

@@ -9,7 +9,9 @@ import platformdirs
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-CONFIG_DIR = Path(__file__).resolve().parent
+# The YAML files shipped with the package (config/data/ in the checkout): the only folder
+# docker-compose mounts, so operators edit them without touching code.
+CONFIG_DIR = Path(__file__).resolve().parent / "data"
 
 
 class Settings(BaseSettings):

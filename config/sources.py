@@ -1,7 +1,7 @@
 """``config/sources.yaml``: the sites hubwatch crawls and how their pages are discovered.
 
 Validated with pydantic before any fetch; an error names file, line and key
-(:class:`config.loader.ConfigError`).
+(:class:`hubwatch.config.loader.ConfigError`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from config.loader import ConfigError, load_yaml, validation_error
+from hubwatch.config.loader import ConfigError, load_yaml, validation_error
 
 CATCH_ALL_SLUG = "unassigned"
 

@@ -15,9 +15,9 @@ from typing import Annotated, Iterator
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from config.loader import ConfigError, load_yaml, validation_error
+from hubwatch.config.loader import ConfigError, load_yaml, validation_error
 
-DEFAULT_PATH = Path(__file__).with_name("watchlist.yaml")
+DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "watchlist.yaml"
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Acronym = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9&]{2,12}$")]
@@ -153,7 +153,7 @@ def _check_parent(watchlist: Watchlist, i: int, entity: Entity, index: dict[str,
 def _check_shared_aliases(watchlist: Watchlist) -> None:
     """Aliases, acronyms and exclusions are compared as the matcher sees them (folded), so
     粵港澳大灣區 in one entity and 粤港澳大湾区 in another collide."""
-    from flows.match import normalise_alias  # late: flows.match imports this module's types
+    from hubwatch.mentions.match import normalise_alias  # late: hubwatch.mentions.match imports this module's types
 
     owner: dict[str, tuple[str, str]] = {}
     for i, entity in enumerate(watchlist.entities):

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parent.parent
 #: Loggers whose records reach Prefect's run logs (PREFECT_LOGGING_EXTRA_LOGGERS).
-DOMAIN_LOGGERS = ("flows", "models", "config", "hubwatch")
+DOMAIN_LOGGERS = ("hubwatch",)
 
 
 class ScheduleSettings(BaseSettings):
@@ -76,10 +76,10 @@ def load_deployment_specs(path: str | Path | None = None) -> list[dict[str, Any]
 
 
 def flow_for(entrypoint: str):
-    """The flow object an entrypoint ``flows/orchestration.py:nightly`` names, imported
-    as a module (``flows.orchestration``) so that it works from an installed package."""
-    file, _, attr = entrypoint.partition(":")
-    module = importlib.import_module(file.removesuffix(".py").replace("/", "."))
+    """The flow object an entrypoint ``hubwatch.flows.orchestration:nightly`` names
+    (a module path, so that it works from an installed package)."""
+    module_name, _, attr = entrypoint.partition(":")
+    module = importlib.import_module(module_name)
     return getattr(module, attr)
 
 

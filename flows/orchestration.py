@@ -1,6 +1,6 @@
 """Prefect flows: ``nightly``, ``ingest``, ``import-warc``, ``reprocess``.
 
-They only orchestrate :mod:`flows.pipeline` and :mod:`flows.reprocess`: one task per
+They only orchestrate :mod:`hubwatch.pipeline.ingest` and :mod:`hubwatch.pipeline.reprocess`: one task per
 batch (a source, a chunk of URLs, a WARC file, never one page), because Prefect's
 per-task cost would otherwise dominate. Each run is a ``crawl_run`` row and leaves one
 markdown artifact summarising it.
@@ -21,16 +21,16 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from sqlalchemy.orm import Session
 
-from config.settings import get_settings
-from config.sources import load_sources, select_sources
-from config.watchlist import load_watchlist
-from flows.deployments import forward_domain_logs, late_start_reason
-from flows.fetch import Fetcher, FetchSettings
-from flows.pipeline import Pipeline, ProgressHook
-from flows.politeness import host_gate_for
-from models import store
-from models.analytics import refresh_analytics
-from models.db import session_factory
+from hubwatch.config.settings import get_settings
+from hubwatch.config.sources import load_sources, select_sources
+from hubwatch.config.watchlist import load_watchlist
+from hubwatch.flows.deployments import forward_domain_logs, late_start_reason
+from hubwatch.crawl.fetch import Fetcher, FetchSettings
+from hubwatch.pipeline.ingest import Pipeline, ProgressHook
+from hubwatch.crawl.politeness import host_gate_for
+from hubwatch.models import store
+from hubwatch.models.analytics import refresh_analytics
+from hubwatch.models.db import session_factory
 
 log = logging.getLogger(__name__)
 URL_CHUNK = 50  # URLs per task in `ingest`
@@ -128,7 +128,7 @@ def _weekly_artifact(sessions) -> None:
     if flow_run.id is None:
         return
     try:
-        from hubwatch.analyst_cli import weekly_summary_markdown
+        from hubwatch.cli.analyst import weekly_summary_markdown
 
         with sessions() as session:
             markdown = weekly_summary_markdown(session, 8)
@@ -196,7 +196,7 @@ def _crawl(flow_name: str, sources: list[str] | None, urls: list[str] | None,
 @flow(name="nightly", task_runner=ThreadPoolTaskRunner(max_workers=4))
 def nightly(max_pages: int | None = None) -> dict:
     """Crawl every active source (the scheduled job). Returns the run's counts, or
-    ``{"skipped": reason}`` when the run starts too late (flows.deployments.late_start_reason)."""
+    ``{"skipped": reason}`` when the run starts too late (hubwatch.flows.deployments.late_start_reason)."""
     late = late_start_reason(flow_run.scheduled_start_time)
     if late:
         get_run_logger().warning("nightly %s", late)
@@ -229,7 +229,7 @@ def import_warc(paths: list[str]) -> dict:
 def reprocess(extract: bool = False, since: dt.date | None = None) -> dict:
     """Bring stored versions up to date with the watch-list (and, with ``extract``, the
     extractor) without refetching. Returns mentions added/removed per entity."""
-    from flows.reprocess import reprocess_versions
+    from hubwatch.pipeline.reprocess import reprocess_versions
 
     with crawl_run("reprocess", {"extract": extract, "since": since}) as pipeline:
         report = reprocess_versions(pipeline.sessions, pipeline, extract=extract, since=since)

@@ -1,14 +1,14 @@
 """Alembic environment: online migrations only, against PostgreSQL.
 
-The URL comes from the Alembic config (set by ``models.db.alembic_config``) or, when run as
-``alembic`` from the command line, from ``models.db.database_url()`` (DATABASE_URL or the
+The URL comes from the Alembic config (set by ``hubwatch.models.db.alembic_config``) or, when run as
+``alembic`` from the command line, from ``hubwatch.models.db.database_url()`` (DATABASE_URL or the
 embedded server).
 """
 
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from models.schema import Base
+from hubwatch.models.schema import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -18,7 +18,7 @@ def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from models.db import database_url
+    from hubwatch.models.db import database_url
 
     return database_url()
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from models.schema import DocumentVersion
+from hubwatch.models.schema import DocumentVersion
 
 # In refresh order: the daily views and co_mentions read document_entities.
 MATERIALIZED_VIEWS = ("document_entities", "mention_daily", "hub_daily", "co_mentions", "mention_changes")

@@ -12,8 +12,8 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.settings import get_settings
-from models.embedded import EmbeddedPostgres
+from hubwatch.config.settings import get_settings
+from hubwatch.models.embedded import EmbeddedPostgres
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()

@@ -18,8 +18,8 @@ from sqlalchemy import exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from config.sources import CATCH_ALL_SLUG, SourceConfig
-from models.schema import (
+from hubwatch.config.sources import CATCH_ALL_SLUG, SourceConfig
+from hubwatch.models.schema import (
     Alias,
     CrawlRun,
     Document,

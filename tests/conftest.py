@@ -39,11 +39,11 @@ def shared_dir() -> Path:
 
 
 def _server_url(tmp_root: Path) -> tuple[str, object | None]:
-    from models.db import normalise_url
+    from hubwatch.models.db import normalise_url
 
     if os.environ.get("DATABASE_URL"):
         return normalise_url(os.environ["DATABASE_URL"]), None
-    from models.embedded import EmbeddedPostgres
+    from hubwatch.models.embedded import EmbeddedPostgres
 
     server = EmbeddedPostgres(tmp_root / "embedded")
     info = server.start(detached=False)
@@ -53,7 +53,7 @@ def _server_url(tmp_root: Path) -> tuple[str, object | None]:
 @pytest.fixture(scope="session")
 def pg_url(tmp_path_factory) -> Iterator[str]:
     """URL of a migrated, empty test database, dropped after the session."""
-    from models.db import upgrade
+    from hubwatch.models.db import upgrade
 
     server_url, server = _server_url(tmp_path_factory.mktemp("pg"))
     name = f"hubwatch_test_{uuid.uuid4().hex[:10]}"
@@ -64,7 +64,7 @@ def pg_url(tmp_path_factory) -> Iterator[str]:
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     upgrade(url)
     yield url
-    from models import db as dbmod
+    from hubwatch.models import db as dbmod
 
     for engine in list(dbmod._engines.values()):
         engine.dispose()
@@ -79,7 +79,7 @@ def pg_url(tmp_path_factory) -> Iterator[str]:
 @pytest.fixture
 def db_env(pg_url, monkeypatch) -> Iterator[str]:
     """Point every hubwatch function (settings, engine) at the test database."""
-    from config.settings import get_settings
+    from hubwatch.config.settings import get_settings
 
     monkeypatch.setenv("DATABASE_URL", pg_url)
     get_settings.cache_clear()

@@ -5,10 +5,10 @@ Why materialised views for ``document_entities``, ``mention_daily``, ``hub_daily
 ``co_mentions`` and ``mention_changes``: on a corpus of 200,000 versions and 1,000,000 mentions the plain
 aggregates take seconds; the analyst queries must answer in well under a second. They
 are refreshed (CONCURRENTLY, hence one unique index each) by
-``models.analytics.refresh_analytics`` at the end of every flow run that writes.
+``hubwatch.models.analytics.refresh_analytics`` at the end of every flow run that writes.
 Alembic does not reflect views or materialised views, so ``alembic check`` compares only
 the tables and their indexes; the two search indexes are declared on the table in
-Python too (``models.schema.DocumentVersion``).
+Python too (``hubwatch.models.schema.DocumentVersion``).
 
 Why grants view by view and no ``ALTER DEFAULT PRIVILEGES``: a default privilege on
 tables also opens every base table created later (see docs/analyst.md, "Roles"). The

@@ -1,4 +1,4 @@
-"""Cross-process politeness: when each host may next be asked (``flows.politeness``).
+"""Cross-process politeness: when each host may next be asked (``hubwatch.crawl.politeness``).
 
 One row per host (``host`` or ``host:port``); a fetch claims the host by moving
 ``next_at`` forward with one atomic statement, so any number of flow runs, in any

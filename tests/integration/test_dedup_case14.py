@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
 
-from config.settings import get_settings
-from config.sources import Discovery, SourceConfig
-from config.watchlist import load_watchlist
-from flows.fetch import Fetcher, FetchSettings
-from flows.pipeline import Pipeline
+from hubwatch.config.settings import get_settings
+from hubwatch.config.sources import Discovery, SourceConfig
+from hubwatch.config.watchlist import load_watchlist
+from hubwatch.crawl.fetch import Fetcher, FetchSettings
+from hubwatch.pipeline.ingest import Pipeline
 
 HOSTS = ["www.news.example", "m.news.example", "www.zhengce.example", "www.think.example"]
 

@@ -10,10 +10,10 @@ import socket
 import threading
 
 import pytest
-from sitegen import SiteServer, expected, write_sources
+from support.sitegen import SiteServer, expected, write_sources
 from sqlalchemy import create_engine, text
 
-from config.settings import get_settings
+from hubwatch.config.settings import get_settings
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("prefect_harness")]
 
@@ -44,7 +44,7 @@ def scalar(engine, sql: str, **params):
 
 
 def test_nightly_crawls_site_then_revalidates(env):
-    from flows.orchestration import nightly
+    from hubwatch.flows.orchestration import nightly
 
     tmp, engine = env
     with SiteServer(pages=12, feed_items=6, page_size=5) as site:
@@ -86,7 +86,7 @@ def _artifacts(key: str) -> list[str]:
 
 
 def test_ingest_stores_exactly_the_requested_urls(env):
-    from flows.orchestration import ingest
+    from hubwatch.flows.orchestration import ingest
 
     tmp, engine = env
     with SiteServer(pages=8) as site:
@@ -100,7 +100,7 @@ def test_ingest_stores_exactly_the_requested_urls(env):
 
 
 def test_ingest_dry_run_stores_no_page(env):
-    from flows.orchestration import ingest
+    from hubwatch.flows.orchestration import ingest
 
     tmp, engine = env
     with SiteServer(pages=6) as site:
@@ -145,7 +145,7 @@ def _refusing_port() -> int:
 
 
 def test_bad_input_is_recorded_and_the_run_goes_on(env):
-    from flows.orchestration import nightly
+    from hubwatch.flows.orchestration import nightly
 
     tmp, engine = env
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _BadHandler)
@@ -172,7 +172,7 @@ sources:
 """)
     try:
         nightly()
-        from flows.orchestration import ingest
+        from hubwatch.flows.orchestration import ingest
 
         ingest(urls=[f"http://{host}/pdf.html", f"http://{host}/gz.html", f"http://{host}/ok.html"])
     finally:
@@ -192,8 +192,8 @@ sources:
 
 
 def test_config_error_stops_before_any_fetch(env):
-    from config.loader import ConfigError
-    from flows.orchestration import nightly
+    from hubwatch.config.loader import ConfigError
+    from hubwatch.flows.orchestration import nightly
 
     tmp, engine = env
     with SiteServer(pages=3) as site:
@@ -207,7 +207,7 @@ def test_config_error_stops_before_any_fetch(env):
 
 
 def test_reprocess_flow_reports_and_closes_its_run(env):
-    from flows.orchestration import ingest, reprocess
+    from hubwatch.flows.orchestration import ingest, reprocess
 
     tmp, engine = env
     with SiteServer(pages=4) as site:

@@ -10,12 +10,12 @@ import yaml
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
 
-from config.settings import CONFIG_DIR, get_settings
-from config.sources import load_sources
-from config.watchlist import load_watchlist
-from flows.match import Matcher
-from flows.pipeline import Pipeline
-from flows.reprocess import reprocess_versions
+from hubwatch.config.settings import CONFIG_DIR, get_settings
+from hubwatch.config.sources import load_sources
+from hubwatch.config.watchlist import load_watchlist
+from hubwatch.mentions.match import Matcher
+from hubwatch.pipeline.ingest import Pipeline
+from hubwatch.pipeline.reprocess import reprocess_versions
 
 pytestmark = pytest.mark.db
 NEW_ALIAS = "国际科技创新中心"  # made an entity of its own for this test

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from models import store
+from hubwatch.models import store
 
 
 def test_abandoned_runs_are_closed_and_live_ones_kept(clean_db):

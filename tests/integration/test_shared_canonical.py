@@ -7,11 +7,11 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
 
-from config.settings import get_settings
-from config.sources import Discovery, SourceConfig
-from config.watchlist import load_watchlist
-from flows.fetch import Fetcher, FetchSettings
-from flows.pipeline import Pipeline
+from hubwatch.config.settings import get_settings
+from hubwatch.config.sources import Discovery, SourceConfig
+from hubwatch.config.watchlist import load_watchlist
+from hubwatch.crawl.fetch import Fetcher, FetchSettings
+from hubwatch.pipeline.ingest import Pipeline
 
 SITE = "https://www.gov.example"
 

@@ -10,12 +10,12 @@ import json
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
 
-from config.settings import get_settings
-from config.sources import Discovery, SourceConfig
-from config.watchlist import load_watchlist
-from flows.fetch import FetchResult
-from flows.pipeline import Pipeline
-from flows.warc import outcome_for_status
+from hubwatch.config.settings import get_settings
+from hubwatch.config.sources import Discovery, SourceConfig
+from hubwatch.config.watchlist import load_watchlist
+from hubwatch.crawl.fetch import FetchResult
+from hubwatch.pipeline.ingest import Pipeline
+from hubwatch.crawl.warc import outcome_for_status
 
 # The case's vocabulary mapped onto the snapshot outcomes (and whether a version was made).
 CASE_STATUS = {"ok": ("ok", True), "blocked": ("blocked_page", False),

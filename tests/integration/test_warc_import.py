@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
 
-from config.settings import get_settings
-from config.sources import load_sources
-from config.watchlist import load_watchlist
-from flows.pipeline import Pipeline
+from hubwatch.config.settings import get_settings
+from hubwatch.config.sources import load_sources
+from hubwatch.config.watchlist import load_watchlist
+from hubwatch.pipeline.ingest import Pipeline
 
 pytestmark = pytest.mark.db
 
@@ -133,7 +133,7 @@ def test_archive_imported_out_of_order_keeps_capture_time_order(pipeline_factory
 def test_analyst_views_over_the_two_days(pipeline_factory, warc_dir, expected):
     """Issue 5 on real pages: mention_changes lists exactly the entities the day-2 edits
     added, and documents_as_of() between the two crawls returns the day-1 texts."""
-    from models.analytics import refresh_analytics
+    from hubwatch.models.analytics import refresh_analytics
 
     make, engine = pipeline_factory
     make().import_warc(warc_dir / "policy-day1.warc.gz")

@@ -1,0 +1,1 @@
+"""The command line (typer): ``hubwatch ...``. Only the entry point imports it."""

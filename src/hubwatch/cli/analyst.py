@@ -1,0 +1,203 @@
+"""`hubwatch export` and `hubwatch report`: the analyst's views out to files.
+
+``register(app)`` adds both commands to the main Typer app (hubwatch/cli.py).
+``weekly_summary_markdown(session, weeks)`` is the summary the nightly flow attaches as a
+Prefect artifact. Weeks start on Monday in Asia/Shanghai (docs/analyst.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from hubwatch.models.analytics import ANALYST_VIEWS
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_QUERY = re.compile(r"^\s*(select|with)\b", re.I)
+BATCH = 10_000
+
+
+class Format(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+def export_sql(view_or_query: str) -> str:
+    """The SELECT to run for a view name or a query.
+
+    Raises:
+        ValueError: neither a known view name nor a single SELECT/WITH statement.
+    """
+    candidate = view_or_query.strip().rstrip(";").strip()
+    if _NAME.match(candidate):
+        if candidate not in ANALYST_VIEWS:
+            raise ValueError(f"unknown view {candidate!r}; views: {', '.join(ANALYST_VIEWS)}")
+        return f"SELECT * FROM {candidate}"
+    if not _QUERY.match(candidate) or ";" in candidate:
+        raise ValueError("give a view name or one SELECT (or WITH ... SELECT) query")
+    return candidate
+
+
+def export(session: Session, view_or_query: str, fmt: Format, out: Path) -> int:
+    """Write the rows of a view or query to ``out``; returns the number of rows.
+
+    Runs in a READ ONLY transaction (a query that writes fails). CSV: UTF-8, header row,
+    times as ISO 8601 with offset, NULL as empty. Parquet: column types kept (pyarrow).
+    """
+    session.execute(text("SET TRANSACTION READ ONLY"))
+    result = session.execute(text(export_sql(view_or_query)).execution_options(yield_per=BATCH))
+    columns = list(result.keys())
+    if fmt is Format.csv:
+        return _write_csv(result, columns, out)
+    return _write_parquet(result, columns, out)
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return "" if value is None else value
+
+
+def _write_csv(result, columns: list[str], out: Path) -> int:
+    count = 0
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for row in result:
+            writer.writerow([_csv_value(v) for v in row])
+            count += 1
+    return count
+
+
+def _write_parquet(result, columns: list[str], out: Path) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [tuple(r) for r in result]
+    # Columns become arrays one at a time: pyarrow infers each type from all its values.
+    arrays = [pa.array([r[i] for r in rows]) for i in range(len(columns))]
+    pq.write_table(pa.Table.from_arrays(arrays, names=columns), out)
+    return len(rows)
+
+
+def weekly_counts(session: Session, weeks: int) -> dict[str, list[tuple[dt.date, int]]]:
+    """Documents per week mentioning each entity, the last ``weeks`` weeks (zeros kept).
+
+    Returns ``{entity: [(week_start, documents), ...]}`` oldest first, for every entity of
+    the watch-list (from ``mention_daily``: as of the last refresh).
+    """
+    rows = session.execute(text("""
+        WITH weeks AS (
+            SELECT generate_series(
+                date_trunc('week', (now() AT TIME ZONE 'Asia/Shanghai')::date) - (:w - 1) * interval '1 week',
+                date_trunc('week', (now() AT TIME ZONE 'Asia/Shanghai')::date),
+                interval '1 week')::date AS week)
+        SELECT en.entity, w.week, COALESCE(sum(md.documents), 0)::int AS documents
+        FROM entities en CROSS JOIN weeks w
+        LEFT JOIN mention_daily md ON md.entity = en.entity
+             AND md.day >= w.week AND md.day < w.week + 7
+        GROUP BY en.entity, w.week ORDER BY en.entity, w.week"""), {"w": weeks})
+    counts: dict[str, list[tuple[dt.date, int]]] = {}
+    for entity, week, documents in rows:
+        counts.setdefault(entity, []).append((week, documents))
+    return counts
+
+
+def weekly_summary_markdown(session: Session, weeks: int) -> str:
+    """A short markdown summary: per entity, this week against the week before and the
+    total over ``weeks`` weeks, then the mention changes of the last 7 days.
+
+    Args:
+        session: any session able to read the analyst views.
+        weeks: how many weeks the totals cover (>= 1).
+    """
+    counts = weekly_counts(session, max(weeks, 1))
+    lines = [f"# hubwatch: weekly mentions ({weeks} weeks)", "",
+             "| entity | this week | week before | change | total |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for entity, series in counts.items():
+        now_n = series[-1][1]
+        before = series[-2][1] if len(series) > 1 else 0
+        total = sum(n for _, n in series)
+        lines.append(f"| {entity} | {now_n} | {before} | {now_n - before:+d} | {total} |")
+    changes = session.execute(text("""
+        SELECT entity, sum(added)::int AS added, sum(removed)::int AS removed,
+               count(DISTINCT document_id)::int AS documents
+        FROM mention_changes WHERE changed_at >= now() - interval '7 days'
+        GROUP BY entity ORDER BY entity""")).all()
+    lines += ["", "Mention changes by edits, last 7 days:", ""]
+    if not changes:
+        lines.append("none")
+    for entity, added, removed, documents in changes:
+        lines.append(f"- {entity}: +{added} / -{removed} in {documents} document(s)")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(session: Session, weeks: int, out: Path) -> list[Path]:
+    """Write ``trend-ENTITY.png`` per entity and ``summary.md`` into ``out``; returns paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display on servers and in CI
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for entity, series in weekly_counts(session, weeks).items():
+        fig, ax = plt.subplots(figsize=(8, 3.5))
+        ax.plot([w for w, _ in series], [n for _, n in series], marker="o")
+        ax.set_title(f"{entity}: documents per week")
+        ax.set_ylabel("documents")
+        ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # documents come whole
+        fig.autofmt_xdate()
+        path = out / f"trend-{entity}.png"
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        written.append(path)
+    summary = out / "summary.md"
+    summary.write_text(weekly_summary_markdown(session, weeks), encoding="utf-8")
+    return [*written, summary]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``export`` and ``report`` commands to ``app``."""
+    app.command("export")(export_command)
+    app.command("report")(report_command)
+
+
+def export_command(
+    view_or_query: Annotated[str, typer.Argument(help="A view name or one SELECT query.")],
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.csv,
+    out: Annotated[Path, typer.Option("--out", help="File to write.")] = Path("export.csv"),
+) -> None:
+    """Export a view or a SELECT query to CSV or Parquet (read-only transaction)."""
+    from hubwatch.models.db import transaction
+
+    try:
+        export_sql(view_or_query)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="VIEW_OR_QUERY") from exc
+    with transaction() as session:
+        count = export(session, view_or_query, fmt, out)
+    typer.echo(f"{count} rows -> {out}")
+
+
+def report_command(
+    weeks: Annotated[int, typer.Option("--weeks", min=1, help="Weeks to chart.")] = 12,
+    out: Annotated[Path, typer.Option("--out", help="Folder to write.")] = Path("report"),
+) -> None:
+    """Weekly mention-trend charts (PNG) per entity and summary.md."""
+    from hubwatch.models.db import transaction
+
+    with transaction() as session:
+        paths = write_report(session, weeks, out)
+    typer.echo(f"{len(paths)} files -> {out}")

@@ -1,0 +1,138 @@
+"""What the CLI shows: one page extracted without storing (``hubwatch extract``), and
+the operators' status tables (``hubwatch status``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+
+from rich.table import Table
+
+from hubwatch.outcomes import Outcome
+
+
+def inspect_target(target: str, *, original_url: str | None = None,
+                   with_boilerplate: bool = False) -> dict:
+    """Extract one file or http(s) URL as the pipeline would, storing nothing.
+
+    A file is read as raw bytes (``original_url`` is its URL for canonical and date
+    rules); a URL is fetched with the pipeline's fetcher, its own host and port being the
+    only allowed ones. Never raises for a bad page: ``outcome`` and ``error`` say why.
+
+    Returns the ``--format jsonl`` record: file, url, title, text, published_at (ISO 8601
+    with offset or None), published_precision, author, language, canonical_url, outcome,
+    error, mentions (entity, surface, start, end, zone) and, when asked,
+    boilerplate_mentions.
+    """
+    record: dict = {"file": None, "url": original_url, "title": None, "text": None,
+                    "published_at": None, "published_precision": None, "author": None,
+                    "language": None, "canonical_url": None, "outcome": None, "error": None,
+                    "mentions": []}
+    if target.startswith(("http://", "https://")):
+        record["url"] = target
+        body, content_type, fetched_at, final_url = _fetch(target, record)
+    else:
+        record["file"] = target
+        body, content_type, fetched_at, final_url = _read(target, record)
+    if body is None:
+        return record
+    return _extract(record, body, content_type, fetched_at, final_url, with_boilerplate)
+
+
+def _read(path: str, record: dict):
+    try:
+        body = Path(path).read_bytes()
+    except OSError as exc:
+        record.update(outcome=Outcome.NETWORK_ERROR.value, error=f"cannot read file: {exc}")
+        return None, None, None, None
+    return body, None, dt.datetime.now(dt.UTC), record["url"]
+
+
+def _fetch(url: str, record: dict):
+    from hubwatch.crawl.fetch import Fetcher
+    from hubwatch.flows.orchestration import fetch_settings
+    from hubwatch.crawl.urls import host_of
+
+    with Fetcher(fetch_settings()) as fetcher:
+        res = fetcher.fetch(url, allowed_hosts={host_of(url)}, expect="page")
+    if res.outcome != Outcome.OK:
+        record.update(outcome=str(res.outcome), error=res.error or f"HTTP {res.status}")
+        return None, None, None, None
+    return res.body, res.headers.get("content-type"), res.fetched_at, res.final_url
+
+
+def _extract(record: dict, body: bytes, content_type, fetched_at, final_url, with_bp: bool):
+    from hubwatch.config.settings import get_settings
+    from hubwatch.text.extract import ExtractError, parse_page
+
+    try:
+        page = parse_page(body, url=final_url, content_type=content_type, fetched_at=fetched_at)
+    except ExtractError as exc:
+        record.update(outcome=str(exc.outcome), error=str(exc))
+        return record
+    matcher = _matcher(get_settings().watchlist_file)
+    mentions = matcher.find(page.title, page.text)
+    record.update(
+        title=page.title, text=page.text, author=page.author, language=page.language,
+        published_at=page.published_at.isoformat() if page.published_at else None,
+        published_precision=page.published_precision, canonical_url=page.canonical_url,
+        outcome=Outcome.OK.value,
+        mentions=[{"entity": m.entity, "surface": m.surface, "start": m.start, "end": m.end,
+                   "zone": m.zone} for m in mentions])
+    if with_bp:
+        record["boilerplate_mentions"] = [
+            {"entity": m.entity, "surface": m.surface, "block": i}
+            for i, block in enumerate(page.boilerplate) for m in matcher.find_in(block)]
+    return record
+
+
+@lru_cache(maxsize=2)
+def _matcher(watchlist_file):
+    """One matcher per watch-list file for all the pages of a command (building one
+    folds the whole watch-list)."""
+    from hubwatch.config.watchlist import load_watchlist
+    from hubwatch.mentions.match import Matcher
+
+    return Matcher(load_watchlist(watchlist_file))
+
+
+def status_tables(limit: int = 10) -> list[Table]:
+    """Recent crawl runs and per-source health, as rich tables."""
+    from sqlalchemy import text
+
+    from hubwatch.models.db import get_engine
+
+    runs = Table(title="Recent crawl runs")
+    for col in ("run", "flow", "started (UTC)", "minutes", "status", "fetched", "new versions",
+                "errors"):
+        runs.add_column(col, no_wrap=col in ("flow", "status"))  # names stay greppable
+    health = Table(title="Sources (view source_health)")
+    for col in ("source", "last success (UTC)", "failed runs in a row", "pages last run",
+                "new versions last run", "failures last run", "no date", "no text"):
+        health.add_column(col, no_wrap=col == "source")
+    with get_engine().connect() as conn:
+        for r in conn.execute(text(
+                "SELECT id, flow_name, started_at, ended_at, run_status, counts FROM crawl_run "
+                "ORDER BY id DESC LIMIT :n"), {"n": limit}):
+            minutes = (f"{(r.ended_at - r.started_at).total_seconds() / 60:.1f}"
+                       if r.ended_at else "-")
+            runs.add_row(str(r.id), r.flow_name, f"{r.started_at:%Y-%m-%d %H:%M}", minutes,
+                         r.run_status, str(r.counts.get("pages_fetched", "-")),
+                         str(r.counts.get("new_versions", "-")), str(r.counts.get("errors", "-")))
+        # One definition of health: the analysts' view, not a query of our own.
+        for r in conn.execute(text(_HEALTH)):
+            health.add_row(r.source, f"{r.last_success_at:%Y-%m-%d %H:%M}" if r.last_success_at
+                           else "never", str(r.consecutive_failures), str(r.last_run_pages),
+                           str(r.new_versions), str(r.last_run_failures),
+                           str(r.last_run_without_date),
+                           str(r.last_run_without_text))
+    return [runs, health]
+
+
+_HEALTH = """
+SELECT h.*, (SELECT count(*) FROM snapshot sn JOIN source s ON s.id = sn.source_id
+             WHERE s.slug = h.source AND sn.crawl_run_id = h.last_run_id AND sn.new_version)
+            AS new_versions
+FROM source_health h ORDER BY h.source
+"""

@@ -1,0 +1,326 @@
+"""The ``hubwatch`` command line (typer + rich).
+
+Every command that needs the database uses ``DATABASE_URL`` when set, else the embedded
+PostgreSQL in ``HUBWATCH_DATA_DIR`` (started for the command and stopped after it, unless
+one is already running), migrated to head first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+# Before Prefect is imported: a temporary API server may take long to start on a busy
+# 2-core machine (default 20 s), and no telemetry leaves the machine.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(help="hubwatch: track China's innovation hubs and the 15th Five-Year Plan "
+                       "in policy and commentary pages.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+db_app = typer.Typer(help="The database: embedded server lifecycle and migrations.",
+                     no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console(stderr=True)
+out = Console()
+
+
+def _fail(message: str, code: int = 2) -> None:
+    console.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _prepare_db() -> str:
+    """Database URL, migrated to head (under an advisory lock: workers may start together)."""
+    from hubwatch.models.db import database_url
+    from hubwatch.models.embedded import EmbeddedError
+
+    try:
+        url = database_url()
+    except EmbeddedError as exc:
+        _fail(f"embedded PostgreSQL: {exc}")
+    upgrade_locked(url)
+    return url
+
+
+def upgrade_locked(url: str) -> None:
+    from sqlalchemy import text
+
+    from hubwatch.models.db import get_engine, upgrade
+
+    with get_engine(url).connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(72350001)"))
+        try:
+            upgrade(url)
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(72350001)"))
+            conn.commit()
+
+
+def _check_config() -> None:
+    """Validate both config files before anything is fetched (file:line: key: message)."""
+    from hubwatch.config.loader import ConfigError
+    from hubwatch.config.settings import get_settings
+    from hubwatch.config.sources import load_sources
+    from hubwatch.config.watchlist import load_watchlist
+
+    settings = get_settings()
+    try:
+        load_sources(settings.sources_file)
+        load_watchlist(settings.watchlist_file)
+    except ConfigError as exc:
+        _fail(f"config: {exc}")
+
+
+def _run_flow(flow, **params) -> dict:
+    """Run a flow in this process with a progress bar; print the summary table."""
+    from hubwatch.flows import orchestration
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=False) as progress:
+        task = progress.add_task(flow.name, total=None)  # unknown until discovery says
+
+        def hook(kind: str, n: int) -> None:
+            if kind == "total":
+                progress.update(task, total=(progress.tasks[0].total or 0) + n)
+            else:
+                progress.advance(task, n)
+
+        orchestration.progress_hook = hook
+        try:
+            result = flow(**params)
+        finally:
+            orchestration.progress_hook = None
+    _summary_table(flow.name, result)
+    return result
+
+
+def _summary_table(name: str, counts: dict) -> None:
+    table = Table(title=f"hubwatch {name}: run {counts.get('run_id', '?')}")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key, value in counts.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in sorted(value.items())) or "-"
+        table.add_row(key.replace("_", " "), str(value))
+    out.print(table)
+
+
+# -- the jobs --------------------------------------------------------------------------
+
+@app.command()
+def run(max_pages: Annotated[Optional[int], typer.Option(help="Pages per source at most.")] = None):
+    """Run the main job now: crawl every active source (the `nightly` flow)."""
+    _check_config()
+    _prepare_db()
+    from hubwatch.flows.orchestration import nightly
+
+    _run_flow(nightly, max_pages=max_pages)
+
+
+@app.command()
+def ingest(
+    source: Annotated[Optional[list[str]], typer.Option("--source", "-s", help="Source slug (repeatable).")] = None,
+    url: Annotated[Optional[list[str]], typer.Option("--url", "-u", help="Page URL (repeatable).")] = None,
+    max_pages: Annotated[Optional[int], typer.Option(help="Pages per source at most.")] = None,
+    since: Annotated[Optional[dt.datetime], typer.Option(formats=["%Y-%m-%d"], help="Skip items dated before (Asia/Shanghai).")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Discover only; fetch and store no page.")] = False,
+):
+    """Crawl by hand: named sources and/or exactly the given URLs (the `ingest` flow)."""
+    _check_config()
+    _prepare_db()
+    from hubwatch.flows.orchestration import ingest as ingest_flow
+
+    _run_flow(ingest_flow, sources=source, urls=url, max_pages=max_pages,
+              since=since.date() if since else None, dry_run=dry_run)
+
+
+@app.command("import-warc")
+def import_warc(files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False)]):
+    """Backfill from WARC files: each archived response is a fetch at its archive date."""
+    _check_config()
+    _prepare_db()
+    from hubwatch.flows.orchestration import import_warc as warc_flow
+
+    _run_flow(warc_flow, paths=[str(f.resolve()) for f in files])
+
+
+@app.command()
+def reprocess(
+    extract: Annotated[bool, typer.Option("--extract", help="Re-extract from stored raw bodies first.")] = False,
+    since: Annotated[Optional[dt.datetime], typer.Option(formats=["%Y-%m-%d"], help="Only versions captured since (Asia/Shanghai).")] = None,
+):
+    """Re-match stored versions after a watch-list change (and re-extract with --extract)."""
+    _check_config()
+    _prepare_db()
+    from hubwatch.flows.orchestration import reprocess as reprocess_flow
+
+    _run_flow(reprocess_flow, extract=extract, since=since.date() if since else None)
+
+
+@app.command("check-config")
+def check_config():
+    """Validate config/sources.yaml and config/watchlist.yaml; print file:line: key on error."""
+    _check_config()
+    out.print("config OK")
+
+
+# -- debugging one page ----------------------------------------------------------------
+
+@app.command()
+def extract(
+    targets: Annotated[list[str], typer.Argument(help="Files or http(s) URLs.")],
+    url: Annotated[Optional[str], typer.Option(help="Original URL of a single file.")] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="table or jsonl.")] = "table",
+    boilerplate: Annotated[bool, typer.Option(help="Also list hub hits in boilerplate.")] = False,
+):
+    """Extract pages without storing anything: one line (jsonl) or table per page."""
+    if format not in ("table", "jsonl"):
+        _fail("--format must be table or jsonl")
+    if url and len(targets) != 1:
+        _fail("--url goes with a single file")
+    from hubwatch.cli.inspect import inspect_target
+
+    for target in targets:
+        record = inspect_target(target, original_url=url, with_boilerplate=boilerplate)
+        if record.get("error"):  # one plain, unwrapped line per failed page
+            sys.stderr.write(f"{target}: {record['outcome']}: {record['error']}\n")
+        if format == "jsonl":
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            _page_table(record)
+
+
+def _page_table(record: dict) -> None:
+    table = Table(title=record.get("file") or record.get("url"), show_header=False)
+    for key in ("url", "outcome", "error", "title", "published_at", "published_precision",
+                "author", "language", "canonical_url"):
+        table.add_row(key, str(record.get(key)))
+    text = record.get("text") or ""
+    table.add_row("text", (text[:400] + " ...") if len(text) > 400 else text)
+    mentions = record.get("mentions") or []
+    table.add_row("mentions", "\n".join(
+        f"{m['entity']} {m['zone']}[{m['start']}:{m['end']}] {m['surface']}" for m in mentions) or "-")
+    if "boilerplate_mentions" in record:
+        table.add_row("boilerplate", "\n".join(
+            f"{m['entity']} {m['surface']}" for m in record["boilerplate_mentions"]) or "-")
+    out.print(table)
+
+
+# -- operations --------------------------------------------------------------------------
+
+@app.command()
+def serve():
+    """Serve the deployments of prefect.yaml from this process (schedules stay active)."""
+    _check_config()
+    _prepare_db()
+    from hubwatch.flows.deployments import serve_all
+
+    serve_all()
+
+
+@app.command()
+def status(limit: Annotated[int, typer.Option(help="Recent runs shown.")] = 10):
+    """Recent crawl runs and per-source health."""
+    from hubwatch.cli.inspect import status_tables
+
+    _prepare_db()
+    for table in status_tables(limit):
+        out.print(table)
+
+
+@app.command()
+def sql(command: Annotated[Optional[str], typer.Option("-c", "--command", help="Run one query and exit.")] = None):
+    """Open psql on the hubwatch database (or run one query with -c)."""
+    from sqlalchemy.engine import make_url
+
+    from hubwatch.models.embedded import bin_dir
+
+    url = make_url(_prepare_db())
+    env = dict(os.environ, PGPASSWORD=url.password or "")
+    args = [_psql(bin_dir()), "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
+            "-U", url.username or "postgres", "-d", url.database or "postgres"]
+    if command:
+        args += ["-X", "-c", command]
+    raise typer.Exit(subprocess.call(args, env=env))
+
+
+def _psql(embedded_bin: Path) -> str:
+    import shutil
+
+    candidate = embedded_bin / "psql"
+    return str(candidate) if candidate.exists() else (shutil.which("psql") or "psql")
+
+
+@db_app.command("start")
+def db_start():
+    """Start the embedded server and leave it running (for serve and several processes)."""
+    from hubwatch.config.settings import get_settings
+    from hubwatch.models.embedded import EmbeddedPostgres
+
+    if get_settings().database_url is not None:
+        _fail("DATABASE_URL is set: there is no embedded server to start")
+    server = EmbeddedPostgres(get_settings().data_dir)
+    info = server.running() or server.start(detached=True)
+    upgrade_locked(info.url())
+    out.print(f"embedded PostgreSQL running: pid {info.pid}, port {info.port}, "
+              f"data {server.pgdata}")
+
+
+@db_app.command("stop")
+def db_stop():
+    """Stop the embedded server running on HUBWATCH_DATA_DIR."""
+    from hubwatch.config.settings import get_settings
+    from hubwatch.models.embedded import EmbeddedPostgres
+
+    stopped = EmbeddedPostgres(get_settings().data_dir).stop()
+    out.print("stopped" if stopped else "no embedded server was running")
+
+
+@db_app.command("status")
+def db_status():
+    """Which database commands use, and whether the embedded server runs."""
+    from hubwatch.config.settings import get_settings
+    from hubwatch.models.embedded import EmbeddedPostgres
+
+    settings = get_settings()
+    if settings.database_url is not None:
+        out.print(f"DATABASE_URL: {settings.safe_database_url()}")
+        return
+    info = EmbeddedPostgres(settings.data_dir).running()
+    out.print(f"embedded PostgreSQL in {settings.data_dir}: "
+              + (f"running, pid {info.pid}, port {info.port}" if info else "not running"))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head"):
+    """Apply Alembic migrations up to REVISION (default head)."""
+    from hubwatch.models.db import database_url, upgrade
+
+    upgrade(database_url(), revision)
+    out.print(f"database at {revision}")
+
+
+def _register_extras() -> None:
+    try:
+        from hubwatch.cli.analyst import register
+    except ImportError:
+        return
+    register(app)
+
+
+_register_extras()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

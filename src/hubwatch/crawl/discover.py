@@ -1,0 +1,267 @@
+"""Discovery: from a source's feeds, sitemaps, listing pages and JSON list endpoints to
+candidate article URLs.
+
+Each endpoint fetch is reported (so a broken feed is recorded with its cause) and never
+stops discovery of the other endpoints. Feed and sitemap XML passes
+:func:`hubwatch.crawl.safexml.check_safe_xml` first: no entity expansion, no external entities.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from urllib.parse import urljoin
+from zoneinfo import ZoneInfo
+
+import feedparser
+from lxml import etree
+
+from hubwatch.config.sources import Discovery, SourceConfig
+from hubwatch.crawl.fetch import FetchResult
+from hubwatch.outcomes import Outcome
+from hubwatch.crawl.urls import normalize_url
+
+log = logging.getLogger(__name__)
+
+SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+MAX_SITEMAPS = 20  # child sitemaps followed per sitemap endpoint
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A URL found by discovery, with what the endpoint said of it (date in UTC)."""
+
+    url: str
+    published_at: dt.datetime | None = None
+    title: str | None = None
+    #: every link written for it (tracking, fragment and host-case variants of ``url``)
+    seen_as: tuple[str, ...] = ()
+
+
+@dataclass
+class EndpointReport:
+    """One discovery fetch: its fetch result, and the outcome after parsing."""
+
+    fetch: FetchResult
+    outcome: str
+    error: str | None
+    found: int = 0
+
+
+@dataclass
+class DiscoveryResult:
+    candidates: list[Candidate] = field(default_factory=list)
+    endpoints: list[EndpointReport] = field(default_factory=list)
+
+
+class FeedError(ValueError):
+    """A feed, sitemap or JSON list that cannot be read (becomes ``bad_feed``).
+
+    ``salvaged`` holds the candidates a lenient parser still recovered from a broken file:
+    they are used (nothing lost) while the endpoint is recorded as ``bad_feed``.
+    """
+
+    def __init__(self, message: str, salvaged: list[Candidate] | None = None) -> None:
+        super().__init__(message)
+        self.salvaged = salvaged or []
+
+
+Fetch = Callable[..., FetchResult]
+
+
+def discover(source: SourceConfig, fetch: Fetch, *, since: dt.date | None = None,
+             limit: int | None = None) -> DiscoveryResult:
+    """Candidates of ``source``, in endpoint order, deduplicated, filtered by the source's
+    include/exclude patterns and allowed hosts, and by ``since`` (items dated before it in
+    the source's time zone are dropped; undated items are kept).
+
+    ``fetch(url, expect=...)`` is the fetcher bound to the source (allowed hosts, headers).
+    """
+    result = DiscoveryResult()
+    seen: dict[str, int] = {}  # normalised URL -> index in result.candidates
+    tz = ZoneInfo(source.timezone)
+    for endpoint in source.discovery:
+        for report, candidates in _run_endpoint(endpoint, fetch, tz):
+            result.endpoints.append(report)
+            for cand in candidates:
+                # One fetch per normalised URL: tracking, fragment and host-case variants
+                # of a link are the same request (case 14).
+                cand = replace(cand, url=normalize_url(cand.url), seen_as=(cand.url,))
+                if cand.url in seen:
+                    first = result.candidates[seen[cand.url]]
+                    result.candidates[seen[cand.url]] = replace(
+                        first, seen_as=tuple(dict.fromkeys(first.seen_as + cand.seen_as)))
+                    continue
+                if not source.wants(cand.url):
+                    continue
+                if since and cand.published_at and cand.published_at.astimezone(tz).date() < since:
+                    continue
+                seen[cand.url] = len(result.candidates)
+                report.found += 1
+                result.candidates.append(cand)
+        if limit and len(result.candidates) >= limit:
+            break
+    if limit:
+        result.candidates = result.candidates[:limit]
+    return result
+
+
+def _run_endpoint(ep: Discovery, fetch: Fetch, tz: ZoneInfo
+                  ) -> Iterator[tuple[EndpointReport, list[Candidate]]]:
+    urls = [ep.url]
+    done: set[str] = set()
+    pages = 0
+    while urls and pages < (ep.max_pages if ep.type == "listing" else MAX_SITEMAPS):
+        url = urls.pop(0)
+        if url in done:
+            continue
+        done.add(url)
+        pages += 1
+        res = fetch(url, expect="feed" if ep.type in ("feed", "sitemap", "json") else "page")
+        if res.outcome != Outcome.OK:
+            yield EndpointReport(res, res.outcome, res.error), []
+            continue
+        try:
+            candidates, more = _PARSERS[ep.type](ep, res, tz)
+        except FeedError as exc:
+            yield EndpointReport(res, Outcome.BAD_FEED, str(exc)), exc.salvaged
+            continue
+        yield EndpointReport(res, Outcome.OK, None), candidates
+        urls.extend(more)
+        if ep.type == "listing" and ep.page_template and not more:
+            urls.append(ep.page_template.replace("{n}", str(ep.page_start + pages - 1)))
+
+
+def _feed(ep: Discovery, res: FetchResult, tz: ZoneInfo) -> tuple[list[Candidate], list[str]]:
+    from hubwatch.crawl.safexml import UnsafeXMLError, check_safe_xml
+
+    try:
+        check_safe_xml(res.body)
+    except UnsafeXMLError as exc:
+        raise FeedError(f"unsafe XML refused: {exc}") from None
+    from hubwatch.text.decode import DecodeError
+
+    try:
+        body = _as_utf8_xml(res)
+    except DecodeError as exc:
+        raise FeedError(f"feed bytes cannot be decoded: {exc}") from None
+    parsed = feedparser.parse(body, response_headers={
+        "content-type": "application/xml; charset=utf-8", "content-location": res.final_url})
+    if not parsed.entries:
+        cause = parsed.get("bozo_exception") or "no entries"
+        raise FeedError(f"feed has no readable entries: {cause}")
+    out = _feed_entries(parsed, res)
+    exc = parsed.get("bozo_exception")
+    # A wrong or missing charset label is not a broken feed (case 06); bad XML is.
+    if parsed.get("bozo") and not isinstance(exc, _BENIGN_FEED_ISSUES):
+        raise FeedError(f"broken feed XML ({len(out)} entries salvaged): {exc}", out)
+    return out, []
+
+
+def _as_utf8_xml(res: FetchResult) -> bytes:
+    """The feed re-encoded as UTF-8 after our own decoding (BOM, HTTP charset, XML
+    declaration; gb2312/gbk read as GB18030), its declaration rewritten to match, so that
+    feedparser never decodes a GBK feed with the narrower gb2312 codec (case 06)."""
+    from hubwatch.text.decode import decode_xml
+
+    text = decode_xml(res.body, res.headers.get("content-type")).text.lstrip("\ufeff")
+    text = _XML_DECL_ENCODING.sub(r"\1utf-8\2", text[:300], count=1) + text[300:]
+    return text.encode("utf-8")
+
+
+_XML_DECL_ENCODING = re.compile(r"""(<\?xml[^>]*?encoding\s*=\s*["'])[^"']*(["'])""", re.I)
+_BENIGN_FEED_ISSUES = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+
+
+def _feed_entries(parsed, res: FetchResult) -> list[Candidate]:
+    out = []
+    for entry in parsed.entries:
+        link = entry.get("link")
+        if not link:
+            continue
+        stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+        when = dt.datetime(*stamp[:6], tzinfo=dt.UTC) if stamp else None
+        out.append(Candidate(urljoin(res.final_url, link.strip()), when, entry.get("title")))
+    return out
+
+
+def _sitemap(ep: Discovery, res: FetchResult, tz: ZoneInfo) -> tuple[list[Candidate], list[str]]:
+    from hubwatch.crawl.safexml import UnsafeXMLError, parse_xml_safely
+
+    # A .xml.gz body arrives inflated: the fetcher does that, bounded, for expect="feed".
+    try:
+        root = parse_xml_safely(res.body)
+    except (UnsafeXMLError, etree.XMLSyntaxError, ValueError) as exc:
+        raise FeedError(f"sitemap is not readable XML: {exc}") from None
+    tag = etree.QName(root).localname
+    entries = [(_child_text(el, "loc"), _child_text(el, "lastmod"))
+               for el in root if isinstance(el.tag, str)]
+    if tag == "sitemapindex":
+        return [], [loc for loc, _ in entries if loc]
+    if tag != "urlset":
+        raise FeedError(f"root element <{tag}> is neither <urlset> nor <sitemapindex>")
+    return [Candidate(loc, _parse_date(mod, tz)) for loc, mod in entries if loc], []
+
+
+def _child_text(el, name: str) -> str:
+    """Text of a sitemap child, with or without the sitemaps.org namespace."""
+    return (el.findtext(f"{SITEMAP_NS}{name}") or el.findtext(name) or "").strip()
+
+
+def _listing(ep: Discovery, res: FetchResult, tz: ZoneInfo) -> tuple[list[Candidate], list[str]]:
+    # BeautifulSoup earns its cost here: CSS selectors (soupsieve) from the sources file.
+    from bs4 import BeautifulSoup
+
+    from hubwatch.text.decode import decode_html
+
+    soup = BeautifulSoup(decode_html(res.body, res.headers.get("content-type")).text, "lxml")
+    try:
+        anchors = soup.select(ep.selector)
+        nexts = soup.select(ep.next_selector) if ep.next_selector else []
+    except ValueError as exc:  # soupsieve.SelectorSyntaxError is a ValueError
+        raise FeedError(f"bad CSS selector: {exc}") from None
+    links = [urljoin(res.final_url, a["href"].strip()) for a in anchors if a.get("href")]
+    more = [urljoin(res.final_url, a["href"]) for a in nexts if a.get("href")][:1]
+    return [Candidate(u) for u in links if u.startswith("http")], more
+
+
+def _json(ep: Discovery, res: FetchResult, tz: ZoneInfo) -> tuple[list[Candidate], list[str]]:
+    from hubwatch.text.decode import decode_html
+
+    try:
+        data = json.loads(decode_html(res.body, res.headers.get("content-type")).text)
+    except ValueError as exc:
+        raise FeedError(f"JSON list is not valid JSON: {exc}") from None
+    for part in filter(None, ep.items_path.split(".")):
+        data = data.get(part) if isinstance(data, dict) else None
+    if not isinstance(data, list):
+        raise FeedError(f"items_path {ep.items_path!r} does not lead to a list")
+    out = []
+    for item in data:
+        if not isinstance(item, dict) or not item.get(ep.url_field):
+            continue
+        when = _parse_date(str(item.get(ep.date_field) or ""), tz) if ep.date_field else None
+        title = str(item.get(ep.title_field)) if ep.title_field and item.get(ep.title_field) else None
+        out.append(Candidate(urljoin(res.final_url, str(item[ep.url_field]).strip()), when, title))
+    return out, []
+
+
+def _parse_date(value: str, tz: ZoneInfo) -> dt.datetime | None:
+    """ISO-like dates from sitemaps and JSON lists; naive ones are in the source's zone."""
+    value = value.strip()
+    if not value:
+        return None
+    for candidate in (value, value.replace(" ", "T", 1), value[:10]):
+        try:
+            parsed = dt.datetime.fromisoformat(candidate.replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+    return None
+
+
+_PARSERS = {"feed": _feed, "sitemap": _sitemap, "listing": _listing, "json": _json}

@@ -1,0 +1,574 @@
+"""Watch-list mentions in a page's title and main text.
+
+Matching runs on a normalised copy of the text and reports surfaces and offsets in the
+original. The copy is built with numpy over the text's code points (one array lookup per
+character instead of a Python-level loop), from tables built once:
+
+1. fold: per-character NFKC (full-width forms, the ideographic space, ligatures), lower case,
+   every dash/hyphen to ``-``, curly apostrophes to ``'``, every whitespace character to a
+   space, Traditional Chinese to Simplified (OpenCC's character tables); zero-width/format
+   characters and soft hyphens removed; the rare characters that fold to several (…, ㈱)
+   expanded first, recording where;
+2. spaces: removed next to a CJK character or a dash (line breaks inside names,
+   ``Beijing - Tianjin``), other runs folded to one space.
+
+The way back is an array holding, for each normalised character, its position in the
+original (plus a short list of expansions), so each mention maps back in O(1).
+
+Aho-Corasick (pyahocorasick) then finds every alias, acronym and exclusion at once; Latin
+ends must sit on word boundaries, CJK numeral ends on numeral boundaries (十五五 is not inside
+二十五五); acronyms must match case-sensitively in the original. Overlapping hits of one
+entity merge, the longest hit wins elsewhere, "full name (ACRONYM)" is one mention, exclusions
+swallow what they cover, and ambiguous acronyms count only in a document that also names the
+entity by an alias and does not define the acronym as something else (cases 32-39 in
+``../shared/cases``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import ahocorasick
+import numpy as np
+
+if TYPE_CHECKING:
+    from hubwatch.config.watchlist import Watchlist
+
+# Part of Matcher.revision: bump it whenever a matching rule changes, so that a reprocess
+# re-matches every stored version (a watch-list edit changes the revision by itself).
+MATCHER_VERSION = "1"
+
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2e3a\u2e3b\ufe58\ufe63\uff0d\u058a\u2043"
+_APOSTROPHES = "\u2018\u2019\u02bc\u2032\uff07"
+# Invisible characters that only affect rendering: zero-width space/joiners, word joiner,
+# BOM, soft hyphen, bidi marks, invisible operators, variation selectors.
+_INVISIBLE = ("\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060"
+              "\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"
+              + "".join(map(chr, range(0xFE00, 0xFE10))) + "".join(map(chr, range(0xE0100, 0xE01F0))))
+_CJK_RANGES = ((0x2E80, 0x2FDF), (0x3001, 0x303F), (0x3040, 0x30FF), (0x3100, 0x312F), (0x3190, 0x31FF),
+               (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
+_CJK_NUMERALS = frozenset("〇零一二三四五六七八九十百千万两")
+_LONE_AFTER = re.compile(r"\s+\S(?:\s|$)")  # whitespace, one character, whitespace
+_LONE_BEFORE = re.compile(r"(?:^|\s)\S\s+$")
+_SENTENCE_END = re.compile(r"[。！？!?｡]+[”’」』\"')）]*|[.!?]+[”’\"')]*(?=\s)|\n")
+_STOP = re.compile(r"[。！？｡!?.\n]")
+_CLOSERS = "。！？｡!?.”’」』\"')）"  # enders repeated and closing quotes stay with their sentence
+_ABBREVIATIONS = frozenset("mr mrs ms dr prof st no vs etc jan feb mar apr jun jul aug sep sept oct nov dec"
+                           .split())
+_SENTENCE_WINDOW = 600  # characters scanned either side of a mention for a sentence end
+# "GBA (the state bar association)", "GBA (Game Boy Advance)": an acronym defined otherwise
+_DEFINITION = re.compile(r"\s?[(（](?:(?:the|an?)\s|(?:[A-Z][\w'-]*[ ,]+)+[A-Z][\w'-]*[)）])")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One occurrence of a watch-list entity.
+
+    ``start``/``end`` are Unicode code point offsets (0-based, end exclusive) into the original
+    title (``zone == 'title'``) or main text (``zone == 'body'``); ``surface`` is that slice;
+    ``alias`` the watch-list alias (or acronym) it matched; ``sentence`` the original sentence
+    around it (stripped; Chinese ends 。！？ included).
+    """
+
+    entity: str
+    alias: str
+    surface: str
+    start: int
+    end: int
+    zone: str
+    sentence: str
+
+
+# --------------------------------------------------------------------------- normalisation
+
+_EXPAND = 0xFFFFFFFF  # fold-table marks: this code point folds to several characters
+_DELETE = 0xFFFFFFFE  # ... or to nothing (invisible characters)
+_N_CODEPOINTS = 0x110000
+
+
+def _fold_char(ch: str, t2s: dict[str, str]) -> str:
+    out = []
+    for c in unicodedata.normalize("NFKC", ch).lower():
+        if c in _INVISIBLE:
+            continue
+        if c in _DASHES:
+            c = "-"
+        elif c in _APOSTROPHES:
+            c = "'"
+        elif c.isspace():
+            c = " "
+        out.append(t2s.get(c, c))
+    return "".join(out)
+
+
+@cache
+def _t2s_table() -> dict[str, str]:
+    """Traditional (and Taiwan/Hong Kong variant) characters -> Simplified, one to one."""
+    import opencc
+
+    folder = Path(opencc.__file__).parent / "dictionary"
+    table: dict[str, str] = {}
+    for name in ("TSCharacters.txt", "TWVariantsRev.txt", "HKVariantsRev.txt"):
+        for line in (folder / name).read_text(encoding="utf-8").splitlines():
+            source, _, targets = line.partition("\t")
+            target = targets.split(" ")[0] if targets else ""
+            if len(source) == 1 and len(target) == 1 and source not in table:
+                table[source] = target
+    # variant forms first fold to the standard Traditional character, then to Simplified
+    return {s: table.get(t, t) for s, t in table.items()}
+
+
+@cache
+def _fold_table() -> dict[int, str]:
+    """Code point -> folded string, for every code point that folding changes.
+
+    Per-character NFKC: compatibility forms fold as NFKC folds them; canonical composition of
+    decomposed sequences (e + U+0301) is not done (no alias contains a combining mark).
+    Code points from U+30000 up (rare CJK extensions) are left alone, except invisibles.
+    """
+    t2s = _t2s_table()
+    table: dict[int, str] = {}
+    for cp in [*range(0xD800), *range(0xE000, 0x30000), *map(ord, _INVISIBLE)]:
+        ch = chr(cp)
+        folded = _fold_char(ch, t2s)
+        if folded != ch:
+            table[cp] = folded
+    return table
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """Array forms of the fold table, indexed by code point (built once, ~6 MB)."""
+
+    fold: np.ndarray  # uint32: folded code point, or _EXPAND / _DELETE
+    joins: np.ndarray  # bool: spaces next to this (folded) character vanish (CJK, '-')
+    expand: dict[str, str]  # character -> its folded expansion (length > 1)
+
+
+@cache
+def _tables() -> _Tables:
+    fold = np.arange(_N_CODEPOINTS, dtype=np.uint32)
+    expand: dict[str, str] = {}
+    for cp, out in _fold_table().items():
+        if len(out) == 1:
+            fold[cp] = ord(out)
+        elif out:
+            fold[cp], expand[chr(cp)] = _EXPAND, out
+        else:
+            fold[cp] = _DELETE
+    joins = np.zeros(_N_CODEPOINTS, dtype=bool)
+    for first, last in _CJK_RANGES:
+        joins[first:last + 1] = True
+    joins[ord("-")] = True
+    return _Tables(fold, joins, expand)
+
+
+class _OffsetMap:
+    """Maps positions of a rewritten string back to the string it was rewritten from.
+
+    Built from the rewrites alone (old start, old end, new length), in order; positions
+    between rewrites shift by a constant, found with one binary search. Used for the rare
+    characters that fold to several (… -> ..., ㈱ -> (株)).
+    """
+
+    __slots__ = ("new_starts", "new_ends", "old_starts", "old_ends")
+
+    def __init__(self) -> None:
+        self.new_starts: list[int] = []
+        self.new_ends: list[int] = []
+        self.old_starts: list[int] = []
+        self.old_ends: list[int] = []
+
+    def add(self, old_start: int, old_end: int, new_start: int, new_len: int) -> None:
+        self.new_starts.append(new_start)
+        self.new_ends.append(new_start + new_len)
+        self.old_starts.append(old_start)
+        self.old_ends.append(old_end)
+
+    def span(self, i: int) -> tuple[int, int]:
+        """The old span that produced new character ``i``."""
+        k = bisect_right(self.new_starts, i) - 1
+        if k < 0:
+            return i, i + 1
+        if i < self.new_ends[k]:
+            return self.old_starts[k], self.old_ends[k]
+        old = i + self.old_ends[k] - self.new_ends[k]
+        return old, old + 1
+
+    def range(self, start: int, end: int) -> tuple[int, int]:
+        """The old span covering new characters ``[start, end)`` (end > start)."""
+        return self.span(start)[0], self.span(end - 1)[1]
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """A normalised text and the way back: ``index[i]`` is the position in the expanded text
+    of normalised character ``i`` (None: the same position), ``expanded`` maps that text to
+    the original."""
+
+    text: str
+    index: np.ndarray | None
+    expanded: _OffsetMap
+
+    def original(self, start: int, end: int) -> tuple[int, int]:
+        """Original ``[start, end)`` of normalised characters ``[start, end)`` (end > start)."""
+        if self.index is not None:
+            start, end = int(self.index[start]), int(self.index[end - 1]) + 1
+        return self.expanded.range(start, end)
+
+
+_EMPTY = Normalised("", None, _OffsetMap())
+
+
+def _codepoints(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _expand(text: str, positions: np.ndarray, expand: dict[str, str]) -> tuple[str, _OffsetMap]:
+    """Replace the characters at ``positions`` by their expansions, recording the rewrites."""
+    offsets, pieces, last, shift = _OffsetMap(), [], 0, 0
+    for pos in positions.tolist():
+        new = expand[text[pos]]
+        pieces += [text[last:pos], new]
+        offsets.add(pos, pos + 1, pos + shift, len(new))
+        shift += len(new) - 1
+        last = pos + 1
+    pieces.append(text[last:])
+    return "".join(pieces), offsets
+
+
+def _spaces_kept(folded: np.ndarray, joins: np.ndarray) -> np.ndarray | None:
+    """Indices of ``folded`` that survive the space rules, or None when all do.
+
+    Two passes, each a few whole-array operations: every run of spaces folds to its first
+    space; then a space next to a CJK character or a dash goes (so "Beijing - Tianjin",
+    "长\n三角" and "G60\n\n科创走廊" close up). After the first pass a space's neighbours
+    are the characters around its former run, so the second pass sees whole runs.
+    """
+    space = folded == 32
+    if not space.any():
+        return None
+    kept = None
+    run = space[1:] & space[:-1]
+    if run.any():
+        first = np.ones(len(folded), dtype=bool)
+        first[1:] = ~run
+        kept = np.flatnonzero(first)
+        folded, space = folded[kept], space[kept]
+    joining = joins[folded]
+    drop = np.zeros(len(folded), dtype=bool)
+    drop[1:] = joining[:-1]
+    drop[:-1] |= joining[1:]
+    drop &= space
+    if not drop.any():
+        return kept
+    survivors = np.flatnonzero(~drop)
+    return survivors if kept is None else kept[survivors]
+
+
+def normalise(text: str) -> Normalised:
+    """Normalise ``text`` for matching (see the module docstring), vectorised with numpy.
+
+    Returns the normalised text with the map back to ``text`` (code point offsets).
+    """
+    tables = _tables()
+    folded = tables.fold[_codepoints(text)]
+    expanded, index = _OffsetMap(), None
+    if (folded >= _DELETE).any():
+        if tables.expand and (folded == _EXPAND).any():
+            text, expanded = _expand(text, np.flatnonzero(folded == _EXPAND), tables.expand)
+            folded = tables.fold[_codepoints(text)]
+            folded = np.where(folded == _EXPAND, _codepoints(text), folded)  # already folded
+        deleted = folded == _DELETE
+        if deleted.any():
+            index = np.flatnonzero(~deleted)
+            folded = folded[index]
+    kept = _spaces_kept(folded, tables.joins)
+    if kept is not None:
+        index = kept if index is None else index[kept]
+        folded = folded[kept]
+    return Normalised(folded.tobytes().decode("utf-32-le", "surrogatepass"), index, expanded)
+
+
+def normalise_alias(alias: str) -> str:
+    """An alias as the matcher searches for it (stripped, folded like the text)."""
+    return normalise(alias).text.strip(" ")
+
+
+# --------------------------------------------------------------------------- matching
+
+
+def _is_word(ch: str) -> bool:
+    """A Latin-script word character (CJK characters are not: 关于GBA has a word boundary)."""
+    return ch.isalnum() and ch < "\u2e80"
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    entity: str
+    alias: str  # as written in the watch-list
+    kind: str  # 'alias' | 'acronym' | 'exclude'
+    length: int  # normalised length
+    latin_start: bool
+    latin_end: bool
+    numeral_start: bool
+    numeral_end: bool
+
+
+@dataclass
+class _Hit:
+    start: int  # offsets in the normalised text
+    end: int
+    entity: str
+    alias: str
+    ambiguous: bool
+    exclude: bool
+
+
+@dataclass
+class _Scan:
+    """One text matched: its normalised copy (with the map back), surviving hits, and the
+    entities whose acronym it defines as something else."""
+
+    text: str
+    zone: str
+    norm: Normalised
+    hits: list[_Hit]
+    redefined: set[str]
+
+    def original(self, hit: _Hit) -> tuple[int, int]:
+        return self.norm.original(hit.start, hit.end)
+
+
+class Matcher:
+    """Finds watch-list mentions; build once per watch-list and reuse (thread-safe to read).
+
+    ``revision`` is the SHA-256 hex of the watch-list's content hash and ``MATCHER_VERSION``:
+    stored once per document version, it says which rules produced its mentions.
+    """
+
+    def __init__(self, watchlist: Watchlist) -> None:
+        self.watchlist = watchlist
+        self.revision = hashlib.sha256(f"{watchlist.content_hash}:{MATCHER_VERSION}".encode()).hexdigest()
+        self._patterns: list[_Pattern] = []
+        self._automaton = ahocorasick.Automaton()
+        for entity in watchlist.entities:
+            for kind, surfaces in (("alias", entity.alias_list), ("acronym", entity.acronyms),
+                                   ("exclude", entity.exclude)):
+                for surface in surfaces:
+                    self._add(entity.key, surface, kind)
+        self._automaton.make_automaton()
+
+    def _add(self, entity: str, surface: str, kind: str) -> None:
+        key = normalise_alias(surface)
+        if key in self._automaton:  # a Traditional spelling folding onto a Simplified one
+            return
+        self._automaton.add_word(key, len(self._patterns))
+        self._patterns.append(_Pattern(
+            entity, surface, kind, len(key), _is_word(key[0]), _is_word(key[-1]),
+            key[0] in _CJK_NUMERALS, key[-1] in _CJK_NUMERALS))
+
+    def find(self, title: str | None, text: str | None) -> list[Mention]:
+        """Mentions in a page's title and main text, title first, each in text order.
+
+        Ambiguous acronyms count when the title or the text names the entity by an alias and
+        neither defines the acronym as something else. Offsets index ``title`` for zone
+        ``title`` and ``text`` for zone ``body``.
+        """
+        scans = [self._scan(title or "", "title"), self._scan(text or "", "body")]
+        return self._mentions(scans)
+
+    def find_in(self, text: str, zone: str = "body") -> list[Mention]:
+        """Mentions in one text taken as a whole document (e.g. a boilerplate block)."""
+        return self._mentions([self._scan(text, zone)])
+
+    def _mentions(self, scans: list[_Scan]) -> list[Mention]:
+        named = {h.entity for s in scans for h in s.hits if not h.ambiguous}
+        redefined = set().union(*(s.redefined for s in scans))
+        out = []
+        for scan in scans:
+            sentence = (0, 0)
+            for hit in scan.hits:
+                if hit.ambiguous and (hit.entity not in named or hit.entity in redefined):
+                    continue
+                start, end = scan.original(hit)
+                if not sentence[0] <= start < end <= sentence[1]:  # else: same sentence as before
+                    sentence = sentence_span(scan.text, start, end)
+                out.append(Mention(hit.entity, hit.alias, scan.text[start:end], start, end, scan.zone,
+                                   scan.text[sentence[0]:sentence[1]].strip()))
+        return out
+
+    def _scan(self, text: str, zone: str) -> _Scan:
+        if not text:
+            return _Scan(text, zone, _EMPTY, [], set())
+        normalised = normalise(text)
+        norm = normalised.text
+        scan = _Scan(text, zone, normalised, [], set())
+        hits = []
+        for last, pid in self._automaton.iter(norm):
+            p = self._patterns[pid]
+            start, end = last + 1 - p.length, last + 1
+            if not self._bounded(norm, start, end, p):
+                continue
+            if p.kind == "acronym" and not self._exact(scan, start, end, p):
+                continue
+            if not p.latin_start and _spaced_list(text, *scan.norm.original(start, end), p.length):
+                continue
+            hits.append(_Hit(start, end, p.entity, p.alias, p.kind == "acronym", p.kind == "exclude"))
+        if hits:
+            hits = _join_parenthesised(_longest_first(_merge_overlaps(hits), len(norm)), norm)
+            scan.redefined = {h.entity for i, h in enumerate(hits)
+                              if h.ambiguous and _redefines(scan, hits, i)}
+            scan.hits = [h for h in hits if not h.exclude]
+        return scan
+
+    @staticmethod
+    def _bounded(norm: str, start: int, end: int, p: _Pattern) -> bool:
+        before = norm[start - 1] if start else ""
+        after = norm[end] if end < len(norm) else ""
+        if p.latin_start and before and _is_word(before):
+            return False
+        if p.latin_end and after and _is_word(after):
+            return False
+        if p.numeral_start and before in _CJK_NUMERALS:
+            return False
+        return not (p.numeral_end and after and after in _CJK_NUMERALS)
+
+    @staticmethod
+    def _exact(scan: _Scan, start: int, end: int, p: _Pattern) -> bool:
+        """Acronyms are case-sensitive: "gba" is not GBA, full-width ＧＢＡ is."""
+        a, b = scan.original(_Hit(start, end, "", "", True, False))
+        surface = unicodedata.normalize("NFKC", scan.text[a:b])
+        return "".join(c for c in surface if c not in _INVISIBLE) == p.alias
+
+
+def _spaced_list(text: str, start: int, end: int, length: int) -> bool:
+    """A run of single characters set apart by spaces or line breaks, as menus and tables
+    print province abbreviations ("京 津 冀 晋 蒙"): not a name, although folding the spaces
+    away spells one. A name broken once ("长\n三角") or spaced alone ("京 津 冀三地") still is."""
+    if end - start == length:  # nothing was folded away inside the surface
+        return False
+    parts = text[start:end].split()
+    if len(parts) < 2 or any(len(part) != 1 for part in parts):
+        return False
+    return bool(_LONE_AFTER.match(text, end) or _LONE_BEFORE.search(text, max(0, start - 8), start))
+
+
+def _merge_overlaps(hits: list[_Hit]) -> list[_Hit]:
+    """Overlapping hits of one entity become one hit over their union ("15th Five-Year Plan
+    (2026-2030)" is matched by two aliases); the longest part names the alias."""
+    hits.sort(key=lambda h: (h.entity, h.exclude, h.start, -h.end))
+    out: list[_Hit] = []
+    for h in hits:
+        cur = out[-1] if out else None
+        if cur and (cur.entity, cur.exclude) == (h.entity, h.exclude) and h.start < cur.end:
+            if h.end - h.start > cur.end - cur.start:
+                cur.alias, cur.ambiguous = h.alias, h.ambiguous and cur.ambiguous
+            else:
+                cur.ambiguous = cur.ambiguous and h.ambiguous
+            cur.end = max(cur.end, h.end)
+        else:
+            out.append(h)
+    return out
+
+
+def _longest_first(hits: list[_Hit], size: int) -> list[_Hit]:
+    """Keep the longest hits, dropping any that overlaps one already kept; sorted by start."""
+    taken = bytearray(size)
+    kept = []
+    for h in sorted(hits, key=lambda h: (h.start - h.end, h.start)):
+        if taken.find(1, h.start, h.end) == -1:
+            taken[h.start:h.end] = b"\x01" * (h.end - h.start)
+            kept.append(h)
+    kept.sort(key=lambda h: h.start)
+    return kept
+
+
+def _join_parenthesised(hits: list[_Hit], norm: str) -> list[_Hit]:
+    """"Greater Bay Area (GBA)" and "GBA（粤港澳大湾区）" are one mention each: a name and its
+    own acronym in parentheses. Two full names ("长三角（Yangtze River Delta）") stay two."""
+    out: list[_Hit] = []
+    for h in hits:
+        prev = out[-1] if out else None
+        if (prev and prev.ambiguous != h.ambiguous and not (prev.exclude or h.exclude)
+                and prev.entity == h.entity
+                and norm[prev.end:h.start] in ("(", " (") and norm[h.end:h.end + 1] == ")"):
+            if prev.ambiguous:
+                prev.alias, prev.ambiguous = h.alias, False
+            prev.end = h.end + 1
+        else:
+            out.append(h)
+    return out
+
+
+def _redefines(scan: _Scan, hits: list[_Hit], i: int) -> bool:
+    """An acronym defined as something else: "Game Boy Advance (GBA)" (an unjoined
+    parenthesis) or "GBA (the state bar association)" (a definition after it), unless that
+    definition names the entity itself ("GBA (Greater Bay Area Development Office)")."""
+    hit, norm = hits[i], scan.norm.text
+    if norm[hit.start - 1:hit.start] == "(" and norm[hit.end:hit.end + 1] == ")":
+        return True
+    after = hits[i + 1] if i + 1 < len(hits) else None
+    if (after and after.entity == hit.entity and not after.ambiguous
+            and norm[hit.end:after.start] in ("(", " (")):
+        return False
+    return _DEFINITION.match(scan.text, scan.original(hit)[1]) is not None
+
+
+def sentence_around(text: str, start: int, end: int) -> str:
+    """The sentence of ``text`` holding ``[start, end)``, stripped (see ``sentence_span``)."""
+    left, right = sentence_span(text, start, end)
+    return text[left:right].strip()
+
+
+def sentence_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Offsets of the sentence of ``text`` holding ``[start, end)`` (unstripped).
+
+    Sentences end after 。！？ (and their closing quotes), after . ! ? followed by whitespace
+    (not after abbreviations such as "U.S." or "Mr.", nor before a lower-case word), and at
+    line breaks; at most ``_SENTENCE_WINDOW`` characters are taken on either side.
+    """
+    right = min(len(text), end + _SENTENCE_WINDOW)
+    for m in _SENTENCE_END.finditer(text, end, right):
+        if _ends_sentence(text, m.start(), m.end()):
+            right = m.end()
+            break
+    return _sentence_start(text, start), right
+
+
+def _sentence_start(text: str, start: int) -> int:
+    """Start of the sentence holding position ``start``: after the nearest sentence end before
+    it, looked for in a short window first (most sentences are short), then the full one."""
+    for width in (64, 200, _SENTENCE_WINDOW):
+        lo = max(0, start - width)
+        stops = [m.start() for m in _STOP.finditer(text, lo, start)]
+        for k in reversed(stops):
+            j = k + 1
+            while j < start and text[j] in _CLOSERS:
+                j += 1
+            if text[k] not in ".!?" or j < start and _ends_sentence(text, k, j):
+                return j
+        if lo == 0:
+            break
+    return lo
+
+
+def _ends_sentence(text: str, k: int, j: int) -> bool:
+    """Whether the stop at ``k`` (its closing marks ending at ``j``) ends a sentence."""
+    if text[k] not in ".!?":
+        return True
+    if j >= len(text) or not text[j].isspace():
+        return False
+    following = text[j:j + 3].lstrip()
+    if following[:1].islower():
+        return False
+    words = text[max(0, k - 6):k].split()
+    word = words[-1].rsplit(".", 1)[-1] if words else ""  # "U.S." -> "S"
+    return text[k] != "." or not (len(word) == 1 or word.lower() in _ABBREVIATIONS)

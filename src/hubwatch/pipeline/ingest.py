@@ -1,0 +1,331 @@
+"""The domain steps glued together, without Prefect: discover -> fetch -> extract ->
+match -> store. Flows in :mod:`hubwatch.flows.orchestration` call these functions per batch.
+
+Every fetch is stored in its own transaction (snapshot, document, version, mentions
+together), so a crash mid-run leaves no half-written document and the next run redoes only
+what was not committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from psycopg.errors import DeadlockDetected, SerializationFailure
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from hubwatch.config.settings import Settings, get_settings
+from hubwatch.config.sources import CATCH_ALL_SLUG, SourceConfig
+from hubwatch.config.watchlist import Watchlist
+from hubwatch.crawl.discover import Candidate, discover
+from hubwatch.text.extract import EXTRACTOR_VERSION, ExtractError, Page, parse_page
+from hubwatch.crawl.fetch import FetchResult
+from hubwatch.mentions.match import Matcher
+from hubwatch.outcomes import Outcome
+from hubwatch.crawl.urls import host_of, is_allowed, normalize_url, trusted_canonical
+from hubwatch.models import store
+
+log = logging.getLogger(__name__)
+
+DEADLOCK_RETRIES = 3
+
+#: Called as ``progress(kind, n)`` with kind ``"total"`` (n more to do) or ``"done"``.
+ProgressHook = Callable[[str, int], None]
+
+
+@dataclass
+class RunCounts:
+    """What a run did, thread-safe. ``outcomes`` counts page snapshots by outcome,
+    ``discovery_outcomes`` the fetches of feeds, sitemaps, listings and JSON lists."""
+
+    outcomes: Counter = field(default_factory=Counter)
+    discovery_outcomes: Counter = field(default_factory=Counter)
+    new_documents: int = 0
+    new_versions: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    without_date: int = 0
+    without_text: int = 0
+    mentions: Counter = field(default_factory=Counter)
+    discovered: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **deltas: int) -> None:
+        with self._lock:
+            for key, value in deltas.items():
+                setattr(self, key, getattr(self, key) + value)
+
+    def count(self, outcome: str, mentions: Iterable[str] = (), *, discovery: bool = False) -> None:
+        with self._lock:
+            (self.discovery_outcomes if discovery else self.outcomes)[str(outcome)] += 1
+            self.mentions.update(mentions)
+
+    def as_dict(self) -> dict:
+        """The summary stored in ``crawl_run.counts`` and shown at the end of a run."""
+        ok_like = {"ok", "not_modified", "gone"}
+        with self._lock:
+            failed = [n for counter in (self.outcomes, self.discovery_outcomes)
+                      for o, n in counter.items() if o not in ok_like]
+            return {
+                "pages_fetched": sum(self.outcomes.values()),
+                "discovery_fetches": sum(self.discovery_outcomes.values()),
+                "not_modified": self.outcomes.get("not_modified", 0),
+                "new_documents": self.new_documents,
+                "new_versions": self.new_versions,
+                "unchanged": self.unchanged,
+                "gone": self.outcomes.get("gone", 0),
+                "errors": sum(failed),
+                "duplicates_skipped": self.duplicates,
+                "discovered": self.discovered,
+                "without_date": self.without_date,
+                "without_text": self.without_text,
+                "outcomes": dict(self.outcomes),
+                "discovery_outcomes": dict(self.discovery_outcomes),
+                "mentions_by_entity": dict(self.mentions),
+            }
+
+
+def entity_specs(watchlist: Watchlist) -> list[store.EntitySpec]:
+    """The watch-list as rows for ``entity``/``alias`` (acronyms flagged ambiguous).
+
+    An alias listed under two scripts (京津冀 is both) is one row, with its first script.
+    """
+    specs = []
+    for e in watchlist.entities:
+        aliases = [store.AliasSpec(text, group) for (group, _), text in e.aliases.located()]
+        aliases += [store.AliasSpec(acronym, "acronym", True) for acronym in e.acronyms]
+        unique: dict[str, store.AliasSpec] = {}
+        for alias in aliases:
+            unique.setdefault(alias.text, alias)
+        zh = e.aliases.zh_hans[0] if e.aliases.zh_hans else None
+        specs.append(store.EntitySpec(e.key, e.name, zh, e.parent, tuple(unique.values())))
+    return specs
+
+
+class Pipeline:
+    """One run's shared state: database, matcher, sources, counts.
+
+    Args:
+        session_factory: sessions on the hubwatch database.
+        sources: the configured sources (all of them: WARC and explicit URLs are assigned
+            to the one whose allowed hosts match, else to the catch-all).
+        watchlist: the loaded watch-list.
+        run_id: the ``crawl_run`` row snapshots belong to (None: not recorded).
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], sources: list[SourceConfig],
+                 watchlist, *, run_id: int | None = None, settings: Settings | None = None,
+                 progress: ProgressHook | None = None) -> None:
+        self.sessions = session_factory
+        self.settings = settings or get_settings()
+        self.sources = {s.slug: s for s in sources}
+        self.matcher = Matcher(watchlist)
+        self.run_id = run_id
+        self.counts = RunCounts()
+        self.progress = progress or (lambda kind, n: None)
+        with self.sessions.begin() as session:
+            self.source_ids = store.sync_sources(session, sources)
+            self.entity_ids = store.sync_entities(session, entity_specs(watchlist))
+            self.alias_ids = store.alias_ids(session)
+
+    # -- source assignment -----------------------------------------------------------
+    def source_for(self, url: str) -> SourceConfig | None:
+        """The configured source whose allowed hosts include the URL's host, if any."""
+        for source in self.sources.values():
+            if is_allowed(url, set(source.allowed_hosts)):
+                return source
+        return None
+
+    # -- storing one fetch -----------------------------------------------------------
+    def store_fetch(self, res: FetchResult, source: SourceConfig | None, *,
+                    via: str = "http", seen_as: Iterable[str] = ()) -> str:
+        """Store one fetch (page purpose) in one transaction; return the outcome recorded.
+
+        ``seen_as``: other URLs the page was linked as; they map to its document too.
+        A page that fails to decode or extract is recorded with that outcome and its
+        cause; the run goes on. Returns ``"duplicate"`` for an archived fetch stored
+        before (nothing is written then). Two runs storing the same article at once may
+        deadlock in PostgreSQL; the loser's transaction is retried from the start.
+        """
+        slug = source.slug if source else CATCH_ALL_SLUG
+        for attempt in range(1, DEADLOCK_RETRIES + 1):
+            try:
+                with self.sessions.begin() as session:
+                    snap_id = store.record_snapshot(session, **self._snapshot_values(res, slug, via))
+                    if snap_id is None:
+                        self.counts.add(duplicates=1)
+                        return "duplicate"
+                    outcome, mentions = self._apply(session, snap_id, res, source, tuple(seen_as))
+                break
+            except OperationalError as exc:
+                if attempt == DEADLOCK_RETRIES or not isinstance(
+                        exc.orig, (DeadlockDetected, SerializationFailure)):
+                    raise
+                log.info("retrying %s after %s", res.url, type(exc.orig).__name__)
+        self.counts.count(outcome, mentions)
+        return outcome
+
+    def _snapshot_values(self, res: FetchResult, slug: str, via: str,
+                         purpose: str = "page") -> dict:
+        return dict(crawl_run_id=self.run_id, source_id=self.source_ids[slug],
+                    requested_url=res.url, final_url=res.final_url, fetched_at=res.fetched_at,
+                    http_status=res.status, etag=res.etag, last_modified=res.last_modified,
+                    body_sha256=hashlib.sha256(res.body).hexdigest() if res.body else None,
+                    body_bytes=len(res.body) if res.body is not None else None,
+                    attempts=res.attempts, outcome=str(res.outcome), error_message=res.error,
+                    via=via, purpose=purpose)
+
+    def _apply(self, session: Session, snap_id: int, res: FetchResult,
+               source: SourceConfig | None, seen_as: tuple[str, ...] = ()) -> tuple[str, list[str]]:
+        if res.outcome == Outcome.OK:
+            return self._store_page(session, snap_id, res, source, seen_as)
+        known = store.find_document(session, res.url) or store.find_document(
+            session, normalize_url(res.url))
+        if known is not None:
+            store.link_snapshot(session, snap_id, document_id=known.id)
+            store.touch_document(session, known.id, fetched_at=res.fetched_at,
+                                 gone=res.outcome == Outcome.GONE,
+                                 available=res.outcome == Outcome.NOT_MODIFIED)
+        return str(res.outcome), []
+
+    def _store_page(self, session: Session, snap_id: int, res: FetchResult,
+                    source: SourceConfig | None, seen_as: tuple[str, ...] = ()
+                    ) -> tuple[str, list[str]]:
+        tz = source.timezone if source else "Asia/Shanghai"
+        try:
+            page = parse_page(res.body, url=res.final_url, content_type=res.headers.get(
+                "content-type"), fetched_at=res.fetched_at, site_timezone=tz)
+        except ExtractError as exc:
+            store.set_snapshot_outcome(session, snap_id, exc.outcome, str(exc))
+            return str(exc.outcome), []
+        slug = source.slug if source else CATCH_ALL_SLUG
+        hosts = set(source.allowed_hosts) if source else {host_of(res.final_url)}
+        canonical = self._canonical(session, res, page, hosts)
+        urls = [res.url, res.final_url, normalize_url(res.url), *res.redirects, *seen_as]
+        doc_id, created = store.resolve_document(
+            session, canonical_url=canonical, urls=urls, source_id=self.source_ids[slug],
+            seen_at=res.fetched_at)
+        mentions = self.matcher.find(page.title, page.text)
+        version_id = store.add_version(session, doc_id, self._version(res, page, canonical),
+                                       [_row(m) for m in mentions], self.entity_ids,
+                                       self.alias_ids, self.matcher.revision)
+        store.touch_document(session, doc_id, fetched_at=res.fetched_at, etag=res.etag,
+                             last_modified=res.last_modified, available=True)
+        store.link_snapshot(session, snap_id, document_id=doc_id, version_id=version_id)
+        self.counts.add(new_documents=int(created), new_versions=int(bool(version_id)),
+                        unchanged=int(not version_id), without_date=int(not page.published_at),
+                        without_text=int(not page.text.strip()))
+        return Outcome.OK.value, [m.entity for m in mentions] if version_id else []
+
+    def _canonical(self, session: Session, res: FetchResult, page: Page, hosts: set[str]) -> str:
+        """The URL to key the document on (see flows.urls.trusted_canonical), distrusting a
+        canonical that another page with different content already claimed."""
+        own = normalize_url(res.final_url)
+        canonical = trusted_canonical(res.final_url, page.canonical_url, hosts)
+        if canonical == own:
+            return own
+        claimed = store.current_hash_of(session, canonical)
+        if claimed is not None and claimed[1] not in (None, store.content_hash(page.title, page.text)):
+            known = store.find_document(session, own) or store.find_document(session, res.url)
+            if known is None or known.id != claimed[0]:
+                return own
+        return canonical
+
+    def _version(self, res: FetchResult, page: Page, canonical: str) -> store.VersionInput:
+        return store.VersionInput(
+            captured_at=res.fetched_at, final_url=res.final_url, canonical_url=canonical,
+            content_type=res.headers.get("content-type"), raw_body=res.body,
+            encoding=page.encoding, title=page.title, main_text=page.text,
+            published_at=page.published_at, published_precision=page.published_precision,
+            author=page.author, language=page.language, extractor_version=EXTRACTOR_VERSION)
+
+    def record_discovery(self, res: FetchResult, outcome: str, error: str | None,
+                         source: SourceConfig) -> None:
+        """Store a discovery fetch (feed, sitemap, listing, JSON list) as a snapshot."""
+        values = self._snapshot_values(res, source.slug, "http", purpose="discovery")
+        values.update(outcome=str(outcome), error_message=error)
+        with self.sessions.begin() as session:
+            store.record_snapshot(session, **values)
+        self.counts.count(outcome, discovery=True)
+
+    # -- batches ---------------------------------------------------------------------
+    def crawl_source(self, source: SourceConfig, fetcher, *, max_pages: int | None = None,
+                     since: dt.date | None = None, dry_run: bool = False) -> list[Candidate]:
+        """Discover and fetch one source's pages; return the candidates found.
+
+        Pages already stored are fetched conditionally (ETag / Last-Modified).
+        """
+        limit = max_pages or source.max_pages or self.settings.max_pages_per_source
+        fetch = self._bound_fetch(fetcher, source)
+        found = discover(source, fetch, since=since, limit=limit)
+        for report in found.endpoints:
+            self.record_discovery(report.fetch, report.outcome, report.error, source)
+        self.counts.add(discovered=len(found.candidates))
+        if not dry_run:
+            self.fetch_and_store([u for c in found.candidates for u in (c.url, *c.seen_as)],
+                                 fetcher, source)
+        return found.candidates
+
+    def fetch_and_store(self, urls: list[str], fetcher, source: SourceConfig | None) -> None:
+        """Fetch ``urls`` (conditionally where known) on a thread pool and store each.
+
+        URLs are normalised first (tracking parameters, fragment, host case, default
+        port): variants of one link are fetched once.
+        """
+        variants: dict[str, list[str]] = {}
+        for raw in urls:
+            variants.setdefault(normalize_url(raw), []).append(raw)
+        urls = list(variants)
+        self.progress("total", len(urls))
+
+        def one(url: str) -> None:
+            src = source or self.source_for(url)
+            with self.sessions() as session:
+                known = store.find_document(session, url)
+            fetch = self._bound_fetch(fetcher, src, url)
+            res = fetch(url, expect="page", etag=known.etag if known and known.has_version else None,
+                        last_modified=known.last_modified if known and known.has_version else None)
+            try:
+                self.store_fetch(res, src, seen_as=variants[url])
+            except Exception:  # one bad page must not end the run; logged with its URL
+                log.exception("storing %s failed", url)
+                self.counts.count("store_error")
+            self.progress("done", 1)
+
+        with ThreadPoolExecutor(max_workers=self.settings.fetch_workers) as pool:
+            list(pool.map(one, urls))
+
+    def _bound_fetch(self, fetcher, source: SourceConfig | None, url: str | None = None):
+        hosts = set(source.allowed_hosts) if source else {host_of(url)} if url else set()
+        headers = dict(source.headers) if source else {}
+        delay = source.delay_seconds if source else self.settings.host_delay_seconds
+
+        def fetch(u: str, **kw) -> FetchResult:
+            return fetcher.fetch(u, allowed_hosts=hosts, headers=headers, delay=delay, **kw)
+
+        return fetch
+
+    def import_warc(self, path: str | Path) -> None:
+        """Store every response record of a WARC file as a fetch at its archive date."""
+        from hubwatch.crawl.warc import read_warc
+
+        for res in read_warc(path, self.settings.max_bytes):
+            try:
+                self.store_fetch(res, self.source_for(res.url), via="warc")
+            except Exception:
+                log.exception("storing archived %s failed", res.url)
+                self.counts.count("store_error")
+            self.progress("done", 1)
+
+
+def _row(m) -> store.MentionRow:
+    return store.MentionRow(entity_key=m.entity, alias=m.alias, surface=m.surface, zone=m.zone,
+                            start=m.start, end=m.end, sentence=m.sentence)
