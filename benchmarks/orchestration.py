@@ -55,8 +55,8 @@ def plain_nightly() -> dict:
     """The nightly's work with no Prefect: the same calls ``hubwatch.flows.orchestration._crawl`` makes."""
     from hubwatch.config.sources import select_sources
     from hubwatch.crawl.fetch import Fetcher
-    from hubwatch.flows.orchestration import crawl_run, fetch_settings
     from hubwatch.crawl.politeness import host_gate_for
+    from hubwatch.flows.orchestration import crawl_run, fetch_settings
 
     with crawl_run("nightly", {"max_pages": None}) as pipeline, Fetcher(
             fetch_settings(), host_gate=host_gate_for(pipeline.sources.values(),

@@ -26,9 +26,9 @@ from sqlalchemy.orm import sessionmaker
 from hubwatch.config.settings import CONFIG_DIR, get_settings
 from hubwatch.config.sources import load_sources
 from hubwatch.config.watchlist import load_watchlist
+from hubwatch.models.db import database_url, upgrade
 from hubwatch.pipeline.ingest import Pipeline
 from hubwatch.pipeline.reprocess import reprocess_versions
-from hubwatch.models.db import database_url, upgrade
 
 DB = "hubwatch_bench_reprocess"
 
@@ -120,14 +120,14 @@ def main() -> None:
     engine = create_engine(url)
     sessions = sessionmaker(engine, expire_on_commit=False)
     sources = load_sources(get_settings().sources_file)
-    pipeline = Pipeline(sessions, sources, load_watchlist(CONFIG_DIR / "watchlist.yaml"))
+    pipeline = Pipeline.open(sessions, sources, load_watchlist(CONFIG_DIR / "watchlist.yaml"))
     for day in (1, 2):
         pipeline.import_warc(args.shared / f"corpus/warc/policy-day{day}.warc.gz")
     n = clone_versions(engine, args.versions)
     with engine.connect() as conn:
         texts = conn.execute(text("SELECT title, main_text FROM document_version")).all()
     mb = sum(len(t.encode()) + len(b.encode()) for t, b in texts) / 1e6
-    edited = Pipeline(sessions, sources, edited_watchlist(Path("/tmp")))
+    edited = Pipeline.open(sessions, sources, edited_watchlist(Path("/tmp")))
     t0 = time.perf_counter()
     for title, body in texts:
         edited.matcher.find(title, body)

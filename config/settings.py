@@ -1,4 +1,14 @@
-"""Settings from the environment (pydantic-settings), validated at the edge and read lazily."""
+"""The one settings object of hubwatch: environment variables, validated at the edge.
+
+``get_settings()`` reads the environment once per process (``get_settings.cache_clear()``
+makes the next call read it again). Sections group what one part of the code needs:
+``settings.fetch`` for the fetcher, ``settings.crawl`` for a run's size and concurrency,
+``settings.schedule`` for the deployments. Each section is a settings class of its own
+with the ``HUBWATCH_`` prefix and flat variable names (``HUBWATCH_READ_TIMEOUT``, not
+``HUBWATCH_FETCH__READ_TIMEOUT``): the names are a documented contract (README), and a
+section can be built alone, e.g. ``FetchSettings(retries=0)`` in a test, with the other
+fields still read from the environment.
+"""
 
 from __future__ import annotations
 
@@ -13,53 +23,83 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # docker-compose mounts, so operators edit them without touching code.
 CONFIG_DIR = Path(__file__).resolve().parent / "data"
 
+#: The User-Agent sent when none is configured: names hubwatch and where to read about it.
+USER_AGENT = "Mozilla/5.0 (compatible; hubwatch/0.1; +https://github.com/hubwatch/hubwatch)"
+
+
+class _Section(BaseSettings):
+    # populate_by_name: fields whose variable differs from the field name (an alias) can
+    # still be given by field name in code.
+    model_config = SettingsConfigDict(env_prefix="HUBWATCH_", extra="ignore", frozen=True,
+                                      populate_by_name=True)
+
+
+class FetchSettings(_Section):
+    """Limits and politeness of one ``Fetcher``. Times are seconds, sizes bytes."""
+
+    user_agent: str = Field(USER_AGENT, description="User-Agent header: names hubwatch and a contact URL.")
+    robots_agent: str = Field(
+        "hubwatch", description="Product token matched against robots.txt User-agent lines (RFC 9309 §2.2.1).")
+    connect_timeout: float = Field(10.0, gt=0, description="Seconds to open a TCP (and TLS) connection.")
+    read_timeout: float = Field(20.0, gt=0, description="Seconds to wait for any one socket read.")
+    total_deadline: float = Field(
+        60.0, gt=0, description="Seconds for one request from connect to the last body byte.")
+    max_bytes: int = Field(
+        20 * 1024 * 1024, gt=0, description="Body cap in bytes after decompression; over it: too_large.")
+    max_redirects: int = Field(10, ge=0, description="Redirect hops followed before redirect_loop.")
+    retries: int = Field(3, ge=0, description="Extra attempts after a 5xx, 429 or connection failure.")
+    backoff_base: float = Field(
+        2.0, ge=0, description="Seconds before the first retry when no Retry-After; doubles per retry.")
+    backoff_cap: float = Field(60.0, ge=0, description="Ceiling in seconds of the exponential backoff.")
+    max_retry_wait: float = Field(
+        300.0, ge=0, description="Longest Retry-After (seconds) waited inline; longer: deferred, host paused.")
+    breaker_threshold: int = Field(
+        5, ge=1, description="Consecutive connection failures (refused, reset, timed out) before a host "
+                             "is skipped for the run; HTTP errors do not count.")
+    host_delay: float = Field(
+        1.0, ge=0, validation_alias="HUBWATCH_HOST_DELAY_SECONDS",
+        description="Default seconds between two requests to one host (host:port).")
+    max_crawl_delay: float = Field(30.0, ge=0, description="Cap in seconds on a robots.txt Crawl-delay.")
+    max_connections: int = Field(20, ge=1, description="Connections open at once across hosts.")
+
+
+class CrawlSettings(_Section):
+    """Size and concurrency of one crawl run."""
+
+    fetch_workers: int = Field(8, ge=1, le=64, description="Concurrent fetches per batch (threads).")
+    task_workers: int = Field(
+        4, ge=1, le=64, description="Batches (Prefect tasks: a source, a chunk of URLs) run at once per flow run.")
+    max_pages_per_source: int = Field(200, ge=1, description="Pages fetched per source per run at most.")
+
+
+class ScheduleSettings(_Section):
+    """How the deployments of prefect.yaml behave."""
+
+    nightly_grace_minutes: float = Field(
+        360, ge=0, description="A scheduled nightly run starting more than this many minutes after its "
+                               "scheduled time skips itself instead of crawling as a backlog.")
+    prefect_yaml: Path | None = Field(
+        None, description="The deployments file; default ./prefect.yaml, else the one in the project checkout.")
+
 
 class Settings(BaseSettings):
     """Process-wide settings. Environment names are the field names upper-cased with the
-    ``HUBWATCH_`` prefix, except ``DATABASE_URL`` which is read as is."""
+    ``HUBWATCH_`` prefix, except ``DATABASE_URL`` which is read as is; the sections read
+    their own variables the same way."""
 
-    model_config = SettingsConfigDict(env_prefix="HUBWATCH_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="HUBWATCH_", extra="ignore", frozen=True)
 
     database_url: SecretStr | None = Field(
-        default=None,
-        validation_alias="DATABASE_URL",
-        description="SQLAlchemy URL of the PostgreSQL to use; unset: the embedded server.",
-    )
+        default=None, validation_alias="DATABASE_URL",
+        description="SQLAlchemy URL of the PostgreSQL to use; unset: the embedded server.")
     data_dir: Path = Field(
         default_factory=lambda: Path(platformdirs.user_data_dir("hubwatch", appauthor=False)),
-        description="Folder of the embedded PostgreSQL cluster and run files.",
-    )
-    sources_file: Path = Field(
-        default=CONFIG_DIR / "sources.yaml", description="The sources config file."
-    )
-    watchlist_file: Path = Field(
-        default=CONFIG_DIR / "watchlist.yaml", description="The watch-list config file."
-    )
-    fetch_workers: int = Field(default=8, ge=1, le=64, description="Concurrent fetches per run.")
-    max_pages_per_source: int = Field(
-        default=200, ge=1, description="Pages fetched per source per run at most."
-    )
-    host_delay_seconds: float = Field(
-        default=1.0, ge=0, description="Default pause between requests to one host, seconds."
-    )
-    connect_timeout: float = Field(default=10.0, gt=0, description="TCP+TLS connect, seconds.")
-    read_timeout: float = Field(default=20.0, gt=0, description="Between two reads, seconds.")
-    total_deadline: float = Field(default=60.0, gt=0, description="Whole fetch, seconds.")
-    max_bytes: int = Field(
-        default=20 * 1024 * 1024, gt=0, description="Body cap after decompression, bytes."
-    )
-    retries: int = Field(default=3, ge=0, description="Retries on 429/5xx/reset per fetch.")
-    max_retry_wait: float = Field(
-        default=300.0, ge=0, description="Longest Retry-After waited inline, seconds."
-    )
-    breaker_threshold: int = Field(
-        default=5, ge=1, description="Connection failures in a row before a host is skipped."
-    )
-    backoff_base: float = Field(default=2.0, ge=0, description="First retry backoff, seconds.")
-    backoff_cap: float = Field(default=60.0, ge=0, description="Longest backoff, seconds.")
-    user_agent: str | None = Field(
-        default=None, description="User-Agent sent; unset: hubwatch's own, with a contact URL."
-    )
+        description="Folder of the embedded PostgreSQL cluster and run files.")
+    sources_file: Path = Field(default=CONFIG_DIR / "sources.yaml", description="The sources config file.")
+    watchlist_file: Path = Field(default=CONFIG_DIR / "watchlist.yaml", description="The watch-list config file.")
+    fetch: FetchSettings = Field(default_factory=FetchSettings, description="The fetcher's limits.")
+    crawl: CrawlSettings = Field(default_factory=CrawlSettings, description="A run's size and concurrency.")
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings, description="Deployment behaviour.")
 
     def safe_database_url(self) -> str | None:
         """The configured URL with its password masked, for logs and messages."""
@@ -72,5 +112,8 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The settings of this process, read once from the environment."""
+    """The settings of this process, read once from the environment.
+
+    Raises ``pydantic.ValidationError`` naming the variable when a value is invalid.
+    """
     return Settings()

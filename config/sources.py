@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hubwatch.config.loader import ConfigError, load_yaml, validation_error
+from hubwatch.contract import DEFAULT_TIMEZONE
 
 CATCH_ALL_SLUG = "unassigned"
 
@@ -76,7 +77,7 @@ class SourceConfig(_Strict):
     active: bool = True
     kind: Literal["commentary", "policy"]
     language: Literal["en", "zh"]
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_TIMEZONE
     allowed_hosts: list[str] = Field(min_length=1)
     discovery: list[Discovery] = Field(min_length=1)
     include: list[str] = Field(default_factory=list)

@@ -153,7 +153,9 @@ def _check_parent(watchlist: Watchlist, i: int, entity: Entity, index: dict[str,
 def _check_shared_aliases(watchlist: Watchlist) -> None:
     """Aliases, acronyms and exclusions are compared as the matcher sees them (folded), so
     粵港澳大灣區 in one entity and 粤港澳大湾区 in another collide."""
-    from hubwatch.mentions.match import normalise_alias  # late: hubwatch.mentions.match imports this module's types
+    from hubwatch.mentions.match import (
+        normalise_alias,  # late: hubwatch.mentions.match imports this module's types
+    )
 
     owner: dict[str, tuple[str, str]] = {}
     for i, entity in enumerate(watchlist.entities):

@@ -3,7 +3,7 @@
 ``prefect.yaml`` is the one definition: ``prefect deploy --all`` registers it for a
 process work pool, and :func:`serve_all` reads the same file and serves the same
 deployments with ``prefect.serve`` (no work pool needed). Both turn a schedule entry
-into a Prefect ``Cron`` schedule with its time zone; ``tests/test_deployments.py`` checks
+into a Prefect ``Cron`` schedule with its time zone; ``tests/unit/test_deployments.py`` checks
 that they agree.
 
 Also here: the late-start rule of the nightly (:func:`late_start_reason`).
@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hubwatch.config.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -29,27 +29,13 @@ REPO = Path(__file__).resolve().parent.parent
 DOMAIN_LOGGERS = ("hubwatch",)
 
 
-class ScheduleSettings(BaseSettings):
-    """Schedule behaviour from the environment (``HUBWATCH_`` prefix)."""
-
-    model_config = SettingsConfigDict(env_prefix="HUBWATCH_", extra="ignore")
-
-    nightly_grace_minutes: float = Field(
-        default=360, ge=0,
-        description="A scheduled nightly run starting more than this many minutes after its "
-                    "scheduled time skips itself instead of crawling as a backlog.")
-    prefect_yaml: Path | None = Field(
-        default=None, description="The deployments file; default ./prefect.yaml, else the "
-                                  "one in the project checkout.")
-
-
 # -- reading prefect.yaml ------------------------------------------------------------------
 
 def prefect_yaml_path(path: str | Path | None = None) -> Path:
     """``path``, else ``HUBWATCH_PREFECT_YAML``, else ``./prefect.yaml``, else the checkout's."""
     if path is not None:
         return Path(path)
-    configured = ScheduleSettings().prefect_yaml
+    configured = get_settings().schedule.prefect_yaml
     if configured is not None:
         return configured
     here = Path.cwd() / "prefect.yaml"
@@ -174,7 +160,7 @@ def late_start_reason(scheduled_start: dt.datetime | None, now: dt.datetime | No
     """
     if scheduled_start is None:
         return None
-    grace = ScheduleSettings().nightly_grace_minutes if grace_minutes is None else grace_minutes
+    grace = get_settings().schedule.nightly_grace_minutes if grace_minutes is None else grace_minutes
     now = now or dt.datetime.now(dt.UTC)
     late = now - scheduled_start
     if late <= dt.timedelta(minutes=grace):

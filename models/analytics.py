@@ -7,6 +7,8 @@ Public API:
 * ``documents_as_of(session, ts)``: the corpus as it stood at ``ts``.
 * ``search_english(session, query)``, ``search_chinese(session, needle)``: search the
   current text with the two GIN indexes.
+* ``weekly_counts(session, weeks)``, ``weekly_summary_markdown(session, weeks)``: the
+  weekly trend the report and the nightly's artifact show.
 * ``ANALYST_VIEWS``, ``MATERIALIZED_VIEWS``: the public relations, for exports and tests.
 """
 
@@ -104,3 +106,56 @@ def search_chinese(session: Session, needle: str, *, limit: int = 50) -> list[di
         FROM current_documents WHERE text LIKE :p
         ORDER BY published_at DESC NULLS LAST, document_id LIMIT :limit""")
     return [dict(r) for r in session.execute(sql, {"p": pattern, "limit": limit}).mappings()]
+
+
+def weekly_counts(session: Session, weeks: int) -> dict[str, list[tuple[dt.date, int]]]:
+    """Documents per week mentioning each entity, the last ``weeks`` weeks (zeros kept).
+
+    Returns ``{entity: [(week_start, documents), ...]}`` oldest first, for every entity of
+    the watch-list (from ``mention_daily``: as of the last refresh).
+    """
+    rows = session.execute(text("""
+        WITH weeks AS (
+            SELECT generate_series(
+                date_trunc('week', (now() AT TIME ZONE 'Asia/Shanghai')::date) - (:w - 1) * interval '1 week',
+                date_trunc('week', (now() AT TIME ZONE 'Asia/Shanghai')::date),
+                interval '1 week')::date AS week)
+        SELECT en.entity, w.week, COALESCE(sum(md.documents), 0)::int AS documents
+        FROM entities en CROSS JOIN weeks w
+        LEFT JOIN mention_daily md ON md.entity = en.entity
+             AND md.day >= w.week AND md.day < w.week + 7
+        GROUP BY en.entity, w.week ORDER BY en.entity, w.week"""), {"w": weeks})
+    counts: dict[str, list[tuple[dt.date, int]]] = {}
+    for entity, week, documents in rows:
+        counts.setdefault(entity, []).append((week, documents))
+    return counts
+
+
+def weekly_summary_markdown(session: Session, weeks: int) -> str:
+    """A short markdown summary: per entity, this week against the week before and the
+    total over ``weeks`` weeks, then the mention changes of the last 7 days.
+
+    Args:
+        session: any session able to read the analyst views.
+        weeks: how many weeks the totals cover (>= 1).
+    """
+    counts = weekly_counts(session, max(weeks, 1))
+    lines = [f"# hubwatch: weekly mentions ({weeks} weeks)", "",
+             "| entity | this week | week before | change | total |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for entity, series in counts.items():
+        now_n = series[-1][1]
+        before = series[-2][1] if len(series) > 1 else 0
+        total = sum(n for _, n in series)
+        lines.append(f"| {entity} | {now_n} | {before} | {now_n - before:+d} | {total} |")
+    changes = session.execute(text("""
+        SELECT entity, sum(added)::int AS added, sum(removed)::int AS removed,
+               count(DISTINCT document_id)::int AS documents
+        FROM mention_changes WHERE changed_at >= now() - interval '7 days'
+        GROUP BY entity ORDER BY entity""")).all()
+    lines += ["", "Mention changes by edits, last 7 days:", ""]
+    if not changes:
+        lines.append("none")
+    for entity, added, removed, documents in changes:
+        lines.append(f"- {entity}: +{added} / -{removed} in {documents} document(s)")
+    return "\n".join(lines) + "\n"

@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from hubwatch.contract import DEFAULT_TIMEZONE, PRECISIONS
 from hubwatch.outcomes import Outcome
 
 # Constraint names are fixed by convention so that migrations written by hand and those
@@ -43,7 +44,6 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-PRECISIONS = ("month", "day", "hour", "minute", "second")
 OUTCOMES = tuple(o.value for o in Outcome)
 
 
@@ -67,7 +67,7 @@ class Source(Base):
     name: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(Text)  # commentary | policy | other
     language: Mapped[str | None] = mapped_column(Text)
-    timezone: Mapped[str] = mapped_column(Text, server_default="Asia/Shanghai")
+    timezone: Mapped[str] = mapped_column(Text, server_default=DEFAULT_TIMEZONE)
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     allowed_hosts: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     updated_at: Mapped[dt.datetime] = mapped_column(TZ, server_default=func.now())

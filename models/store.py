@@ -14,11 +14,13 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import exists, func, select, text, update
+from sqlalchemy import delete, exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from hubwatch import contract
 from hubwatch.config.sources import CATCH_ALL_SLUG, SourceConfig
+from hubwatch.models import records
 from hubwatch.models.schema import (
     Alias,
     CrawlRun,
@@ -58,7 +60,7 @@ def sync_sources(session: Session, sources: Iterable[SourceConfig]) -> dict[str,
                  timezone=s.timezone, active=s.active, allowed_hosts=s.allowed_hosts)
             for s in sources]
     rows.append(dict(slug=CATCH_ALL_SLUG, name="Pages of no configured source", kind="other",
-                     language=None, timezone="Asia/Shanghai", active=False, allowed_hosts=[]))
+                     language=None, timezone=contract.DEFAULT_TIMEZONE, active=False, allowed_hosts=[]))
     stmt = insert(Source).values(rows)
     stmt = stmt.on_conflict_do_update(
         index_elements=[Source.slug],
@@ -117,6 +119,16 @@ def sync_entities(session: Session, entities: Sequence[EntitySpec]) -> dict[str,
     return ids
 
 
+def source_ids(session: Session) -> dict[str, int]:
+    """``{slug: id}`` of every source row."""
+    return dict(session.execute(select(Source.slug, Source.id)).all())
+
+
+def entity_ids(session: Session) -> dict[str, int]:
+    """``{entity key: id}`` of every entity row (as :func:`sync_entities` returns them)."""
+    return dict(session.execute(select(Entity.key, Entity.id)).all())
+
+
 def alias_ids(session: Session) -> dict[tuple[str, str], int]:
     """``{(entity key, alias text): alias id}`` for the active aliases."""
     rows = session.execute(select(Entity.key, Alias.alias_text, Alias.id)
@@ -138,33 +150,13 @@ def start_run(session: Session, flow_name: str, parameters: dict,
     return session.execute(stmt.returning(CrawlRun.id)).scalar_one()
 
 
-#: Advisory-lock key space of crawl-run liveness locks (second key: the run id).
-RUN_LOCK_SPACE = 72350002
-
-
-def hold_run_lock(session: Session, run_id: int) -> None:
-    """Take the run's session-level liveness lock on this session's connection.
-
-    Call in the transaction that created the row, before its commit, so no other session
-    ever sees the row unlocked; keep the session open for the run's lifetime (the lock
-    goes when the connection does, also when the process is killed).
-    """
-    session.execute(text("SELECT pg_advisory_lock(:space, :run)"),
-                    {"space": RUN_LOCK_SPACE, "run": run_id})
-
-
-def release_run_lock(session: Session, run_id: int) -> None:
-    """Release the liveness lock taken by :func:`hold_run_lock` (before the connection
-    goes back to a pool, where it would otherwise stay held)."""
-    session.execute(text("SELECT pg_advisory_unlock(:space, :run)"),
-                    {"space": RUN_LOCK_SPACE, "run": run_id})
-    session.commit()
+RUN_LOCK_SPACE = contract.RUN_LOCK_SPACE  # liveness locks: (space, run id)
 
 
 def close_abandoned_runs(session: Session) -> int:
     """Mark ``running`` crawl runs whose process is gone as ``failed``; return how many.
 
-    A run is alive while its liveness lock is held (see :func:`hold_run_lock`); a lock
+    A run is alive while its liveness lock is held (see :func:`hubwatch.models.runs.open_run`); a lock
     this session can take belongs to nobody, so that run's process ended without closing
     it (SIGKILL, lost machine). Works across processes and machines sharing the database.
     """
@@ -320,19 +312,8 @@ class VersionInput:
     extractor_version: str
 
 
-@dataclass(frozen=True)
-class MentionRow:
-    entity_key: str
-    alias: str
-    surface: str
-    zone: str
-    start: int
-    end: int
-    sentence: str
-
-
 def add_version(session: Session, doc_id: int, data: VersionInput,
-                mentions: Sequence[MentionRow], entity_ids: dict[str, int],
+                mentions: Sequence[records.Mention], entity_ids: dict[str, int],
                 alias_id_map: dict[tuple[str, str], int], watchlist_revision: str) -> int | None:
     """Store ``data`` as a new version of ``doc_id`` if its content differs from the version
     valid at ``data.captured_at``; return the new version id or None.
@@ -394,13 +375,72 @@ def _renumber(session: Session, doc_id: int) -> None:
         " WHERE v.id = o.id AND v.version_no <> o.n"), {"d": doc_id})
 
 
-def insert_mentions(session: Session, version_id: int, mentions: Sequence[MentionRow],
+# -- reprocessing ------------------------------------------------------------------------
+
+#: Version columns that extraction derives (re-extraction may rewrite them).
+DERIVED_COLUMNS = ("title", "main_text", "published_at", "published_precision", "author",
+                   "language", "encoding", "content_hash", "extractor_version")
+
+
+def versions_after(session: Session, after_id: int, limit: int, *,
+                   captured_since: dt.datetime | None = None, with_body: bool = False) -> list:
+    """The next ``limit`` versions by id after ``after_id`` (keyset paging), captured at or
+    after ``captured_since`` (aware) when given. Rows have ``id, title, main_text``; with
+    ``with_body`` also the raw body, final URL, content type, capture time, the source's
+    time zone and every derived column."""
+    V = DocumentVersion
+    cols = [V.id, V.title, V.main_text]
+    if with_body:
+        cols += [V.raw_body, V.final_url, V.content_type, V.captured_at, Source.timezone,
+                 *(getattr(V, c) for c in DERIVED_COLUMNS if c not in ("title", "main_text"))]
+    query = (select(*cols).join(Document, Document.id == V.document_id)
+             .join(Source, Source.id == Document.source_id)
+             .where(V.id > after_id).order_by(V.id).limit(limit))
+    if captured_since is not None:
+        query = query.where(V.captured_at >= captured_since)
+    return list(session.execute(query).all())
+
+
+def update_version(session: Session, version_id: int, changed: dict) -> None:
+    """Rewrite derived columns of one version in place (nothing when ``changed`` is empty)."""
+    if changed:
+        unknown = set(changed) - set(DERIVED_COLUMNS)
+        if unknown:
+            raise ValueError(f"not derived columns: {sorted(unknown)}")
+        session.execute(update(DocumentVersion).where(DocumentVersion.id == version_id).values(**changed))
+
+
+def mention_key(m: records.Mention) -> tuple:
+    """What makes a mention the same mention: ``(entity, zone, start, end, surface)``."""
+    return (m.entity, m.zone, m.start, m.end, m.surface)
+
+
+def mention_keys(session: Session, version_ids: list[int]) -> dict[int, set[tuple]]:
+    """``{version id: {mention_key, ...}}`` of the stored mentions of those versions."""
+    out: dict[int, set] = {}
+    rows = session.execute(
+        select(Mention.version_id, Entity.key, Mention.zone, Mention.start_offset,
+               Mention.end_offset, Mention.surface)
+        .join(Entity, Entity.id == Mention.entity_id).where(Mention.version_id.in_(version_ids)))
+    for vid, *key in rows:
+        out.setdefault(vid, set()).add(tuple(key))
+    return out
+
+
+def replace_mentions(session: Session, version_id: int, mentions: Sequence[records.Mention],
+                     entity_ids: dict[str, int], alias_id_map: dict[tuple[str, str], int]) -> None:
+    """Replace every stored mention of one version by ``mentions``."""
+    session.execute(delete(Mention).where(Mention.version_id == version_id))
+    insert_mentions(session, version_id, mentions, entity_ids, alias_id_map)
+
+
+def insert_mentions(session: Session, version_id: int, mentions: Sequence[records.Mention],
                     entity_ids: dict[str, int], alias_id_map: dict[tuple[str, str], int]) -> int:
     """Insert mention rows for a version (duplicates ignored); return how many were given."""
-    rows = [dict(version_id=version_id, entity_id=entity_ids[m.entity_key],
-                 alias_id=alias_id_map.get((m.entity_key, m.alias)), surface=m.surface,
+    rows = [dict(version_id=version_id, entity_id=entity_ids[m.entity],
+                 alias_id=alias_id_map.get((m.entity, m.alias)), surface=m.surface,
                  zone=m.zone, start_offset=m.start, end_offset=m.end, sentence=m.sentence)
-            for m in mentions if m.entity_key in entity_ids]
+            for m in mentions if m.entity in entity_ids]
     if rows:
         session.execute(insert(Mention).values(rows).on_conflict_do_nothing())
     return len(rows)

@@ -26,6 +26,16 @@ from sqlalchemy.orm import Session
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _settings_read_afresh():
+    """Settings are read once per process; a test that sets a variable gets it read."""
+    from hubwatch.config.settings import get_settings
+
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """``../shared`` as named by HUBWATCH_SHARED; tests using it skip when it is unset."""

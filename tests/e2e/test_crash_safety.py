@@ -15,9 +15,9 @@ import subprocess
 import time
 
 import pytest
+from sqlalchemy import create_engine, text
 from support.prefect_server import REPO, PrefectServer, hubwatch
 from support.sitegen import SiteServer, write_sources
-from sqlalchemy import create_engine, text
 
 pytestmark = [pytest.mark.slow]
 PAGES, KILLS = 300, 5

@@ -16,10 +16,10 @@ import subprocess
 import uuid
 
 import pytest
-from support.prefect_server import PREFECT, REPO, PrefectServer, hubwatch, stop_process, wait_until
-from support.sitegen import SiteServer, expected, write_sources
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from support.prefect_server import PREFECT, REPO, PrefectServer, hubwatch, stop_process, wait_until
+from support.sitegen import SiteServer, expected, write_sources
 
 pytestmark = [pytest.mark.slow]
 

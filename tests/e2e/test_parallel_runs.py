@@ -15,9 +15,9 @@ import threading
 import time
 
 import pytest
+from sqlalchemy import create_engine, text
 from support.prefect_server import REPO, PrefectServer, hubwatch
 from support.sitegen import SiteServer, expected, write_sources
-from sqlalchemy import create_engine, text
 
 from hubwatch.crawl.politeness import HostGate, source_delays
 

@@ -10,8 +10,8 @@ from itertools import combinations
 from pathlib import Path
 
 import pytest
-from support.analyst_seed import SHANGHAI, Corpus, seed
 from sqlalchemy import text
+from support.analyst_seed import SHANGHAI, Corpus, seed
 
 from hubwatch.models.analytics import refresh_analytics
 

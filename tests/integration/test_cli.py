@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
-from hubwatch.config.settings import get_settings
 from hubwatch.cli.main import app
+from hubwatch.config.settings import get_settings
 
 runner = CliRunner()
 FIELDS = {"file", "url", "title", "text", "published_at", "published_precision", "author",

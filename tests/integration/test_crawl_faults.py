@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-
 from support.faultserver import ARTICLES, CRAWL_FAULTS, FaultServer
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]

@@ -61,7 +61,7 @@ def test_url_variants_are_one_document(case, clean_db):
                           allowed_hosts=HOSTS, delay_seconds=0,
                           discovery=[Discovery(type="feed", url="https://www.news.example/f.xml")])
     engine = create_engine(clean_db)
-    pipeline = Pipeline(sessionmaker(engine), [source], load_watchlist(get_settings().watchlist_file))
+    pipeline = Pipeline.open(sessionmaker(engine), [source], load_watchlist(get_settings().watchlist_file))
     with Fetcher(FetchSettings(host_delay=0, retries=0),
                  transport=httpx.MockTransport(handler)) as fetcher:
         pipeline.fetch_and_store(discovered, fetcher, source)

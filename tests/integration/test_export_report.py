@@ -9,13 +9,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import typer
-from support.analyst_seed import seed
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
+from support.analyst_seed import seed
 from typer.testing import CliRunner
 
-from hubwatch.cli.analyst import export_sql, register, weekly_summary_markdown
-from hubwatch.models.analytics import refresh_analytics
+from hubwatch.cli.analyst import export_sql, register
+from hubwatch.models.analytics import refresh_analytics, weekly_summary_markdown
 
 pytestmark = pytest.mark.db
 

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from support.faultserver import ARTICLES, FAULTS, FaultServer
 
 pytestmark = pytest.mark.slow

@@ -10,8 +10,8 @@ import socket
 import threading
 
 import pytest
-from support.sitegen import SiteServer, expected, write_sources
 from sqlalchemy import create_engine, text
+from support.sitegen import SiteServer, expected, write_sources
 
 from hubwatch.config.settings import get_settings
 

@@ -27,7 +27,7 @@ def loaded(clean_db, shared_dir):
     sessions = sessionmaker(engine, expire_on_commit=False)
     sources = load_sources(get_settings().sources_file)
     original = load_watchlist(CONFIG_DIR / "watchlist.yaml")
-    pipeline = Pipeline(sessions, sources, original)
+    pipeline = Pipeline.open(sessions, sources, original)
     for day in (1, 2):
         pipeline.import_warc(shared_dir / f"corpus/warc/policy-day{day}.warc.gz")
     yield engine, sessions, sources
@@ -64,7 +64,7 @@ def test_reprocess_changes_exactly_the_affected_mentions(loaded, tmp_path):
     before = _mentions(engine)
     assert before, "the corpus mentions the hubs"
     edited = _edited_watchlist(tmp_path)
-    report = reprocess_versions(sessions, Pipeline(sessions, sources, edited))
+    report = reprocess_versions(sessions, Pipeline.open(sessions, sources, edited))
     after = _mentions(engine)
 
     added, removed = after - before, before - after
@@ -83,7 +83,7 @@ def test_reprocess_changes_exactly_the_affected_mentions(loaded, tmp_path):
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM version_match")).scalar() == report.versions_seen
 
-    again = reprocess_versions(sessions, Pipeline(sessions, sources, edited))
+    again = reprocess_versions(sessions, Pipeline.open(sessions, sources, edited))
     assert again.versions_rewritten == 0 and not again.added and not again.removed
     assert again.versions_seen == report.versions_seen == 40
     with engine.connect() as conn:
@@ -96,7 +96,7 @@ def test_reextract_keeps_raw_body_and_capture_time(loaded):
     with engine.connect() as conn:
         before = conn.execute(text("SELECT id, md5(raw_body), captured_at, version_no "
                                    "FROM document_version ORDER BY id")).all()
-    pipeline = Pipeline(sessions, sources, load_watchlist(CONFIG_DIR / "watchlist.yaml"))
+    pipeline = Pipeline.open(sessions, sources, load_watchlist(CONFIG_DIR / "watchlist.yaml"))
     report = reprocess_versions(sessions, pipeline, extract=True)
     assert report.versions_reextracted == len(before) and report.extract_errors == 0
     with engine.connect() as conn:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from support.analyst_seed import seed
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
+from support.analyst_seed import seed
 
 from hubwatch.models.analytics import ANALYST_ROLE, ANALYST_VIEWS
 

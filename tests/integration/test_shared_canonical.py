@@ -36,7 +36,7 @@ def test_shared_canonical_does_not_merge_pages(clean_db):
                           allowed_hosts=["www.gov.example"], delay_seconds=0,
                           discovery=[Discovery(type="feed", url=f"{SITE}/feed.xml")])
     engine = create_engine(clean_db)
-    pipeline = Pipeline(sessionmaker(engine), [source], load_watchlist(get_settings().watchlist_file))
+    pipeline = Pipeline.open(sessionmaker(engine), [source], load_watchlist(get_settings().watchlist_file))
     with Fetcher(FetchSettings(host_delay=0, retries=0), transport=httpx.MockTransport(handler)) as f:
         for path in pages:  # one after the other: the first claims the canonical
             pipeline.fetch_and_store([SITE + path], f, source)

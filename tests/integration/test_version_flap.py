@@ -14,8 +14,8 @@ from hubwatch.config.settings import get_settings
 from hubwatch.config.sources import Discovery, SourceConfig
 from hubwatch.config.watchlist import load_watchlist
 from hubwatch.crawl.fetch import FetchResult
-from hubwatch.pipeline.ingest import Pipeline
 from hubwatch.crawl.warc import outcome_for_status
+from hubwatch.pipeline.ingest import Pipeline
 
 # The case's vocabulary mapped onto the snapshot outcomes (and whether a version was made).
 CASE_STATUS = {"ok": ("ok", True), "blocked": ("blocked_page", False),
@@ -30,7 +30,7 @@ def test_error_and_placeholder_fetches_make_no_version(shared_dir, clean_db):
                           allowed_hosts=["www.sanjiao-gov.example"],
                           discovery=[Discovery(type="feed", url="https://www.sanjiao-gov.example/f.xml")])
     engine = create_engine(clean_db)
-    pipeline = Pipeline(sessionmaker(engine), [source], load_watchlist(get_settings().watchlist_file))
+    pipeline = Pipeline.open(sessionmaker(engine), [source], load_watchlist(get_settings().watchlist_file))
     for f in fetches:
         when = dt.datetime.fromisoformat(f["fetched_at"].replace("Z", "+00:00"))
         pipeline.store_fetch(FetchResult(

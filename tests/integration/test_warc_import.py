@@ -37,7 +37,7 @@ def pipeline_factory(clean_db):
     settings = get_settings()
 
     def make() -> Pipeline:
-        return Pipeline(sessions, load_sources(settings.sources_file),
+        return Pipeline.open(sessions, load_sources(settings.sources_file),
                         load_watchlist(settings.watchlist_file), settings=settings)
 
     yield make, engine

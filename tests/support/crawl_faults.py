@@ -15,8 +15,8 @@ from hubwatch.config.settings import get_settings
 from hubwatch.config.sources import load_sources
 from hubwatch.config.watchlist import load_watchlist
 from hubwatch.crawl.fetch import Fetcher, FetchSettings
-from hubwatch.pipeline.ingest import Pipeline
 from hubwatch.models.db import session_factory
+from hubwatch.pipeline.ingest import Pipeline
 
 SETTINGS = FetchSettings(connect_timeout=2, read_timeout=2, total_deadline=3, retries=1, backoff_base=0.05,
                          backoff_cap=0.2, max_retry_wait=5, breaker_threshold=100, host_delay=0)
@@ -25,7 +25,7 @@ SETTINGS = FetchSettings(connect_timeout=2, read_timeout=2, total_deadline=3, re
 def main(argv: list[str]) -> int:
     sources = load_sources(Path(argv[0]))
     settings = get_settings()
-    pipeline = Pipeline(session_factory(), sources, load_watchlist(settings.watchlist_file))
+    pipeline = Pipeline.open(session_factory(), sources, load_watchlist(settings.watchlist_file))
     with Fetcher(SETTINGS) as fetcher:
         for source in sources:
             pipeline.crawl_source(source, fetcher)

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import lxml.html
 import pytest
+from support.extract_cases import load_case, when
 
 from hubwatch.text.dates import date_from_url, parse_date
 from hubwatch.text.extract import parse_page
-from support.extract_cases import load_case, when
 
 BASE = datetime(2025, 6, 18, 2, 15, tzinfo=UTC)  # 10:15 in Shanghai
 

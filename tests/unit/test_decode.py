@@ -7,6 +7,7 @@ import gzip
 import re
 
 import pytest
+from support.extract_cases import load_case
 
 from hubwatch.text.decode import (
     DecodeError,
@@ -15,7 +16,6 @@ from hubwatch.text.decode import (
     meta_charset,
     sniff_binary,
 )
-from support.extract_cases import load_case
 
 CN = "京津冀协同发展，粵港澳大灣區与长三角一体化，王喆评论。"  # 粵灣區喆 are outside GB2312
 

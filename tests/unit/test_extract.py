@@ -6,9 +6,9 @@ import gzip
 from datetime import UTC, datetime
 
 import pytest
+from support.extract_cases import load_case
 
 from hubwatch.text.extract import EXTRACTOR_VERSION, ExtractError, Page, parse_page
-from support.extract_cases import load_case
 
 FETCHED = datetime(2025, 6, 18, 2, 15, tzinfo=UTC)
 

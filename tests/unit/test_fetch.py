@@ -16,13 +16,13 @@ from email.utils import formatdate
 
 import httpx
 import pytest
+from support.faultserver import FaultServer, article_html
 
 from hubwatch.crawl.bounded import sniff_binary
 from hubwatch.crawl.fetch import Fetcher, FetchSettings, host_key, parse_retry_after
 from hubwatch.crawl.netguard import is_internal
-from hubwatch.outcomes import Outcome
 from hubwatch.crawl.robots import ROBOTS_MAX_BYTES, parse_robots
-from support.faultserver import FaultServer, article_html
+from hubwatch.outcomes import Outcome
 
 FAST = FetchSettings(connect_timeout=1, read_timeout=2, total_deadline=3, retries=2, backoff_base=0.02,
                      backoff_cap=0.1, max_retry_wait=5, host_delay=0, breaker_threshold=3)

@@ -6,10 +6,10 @@ Bounds asserted here are generous safety limits against hangs, not speed targets
 from __future__ import annotations
 
 import pytest
+from support.faultserver import ARTICLES, FAULTS, FaultServer, article_html, closed_port
 
 from hubwatch.crawl.fetch import Fetcher, FetchSettings
 from hubwatch.outcomes import Outcome
-from support.faultserver import ARTICLES, FAULTS, FaultServer, article_html, closed_port
 
 SETTINGS = FetchSettings(connect_timeout=1, read_timeout=1.5, total_deadline=2.5, max_bytes=4 * 1024 * 1024,
                          retries=2, backoff_base=0.05, backoff_cap=0.2, max_retry_wait=5,

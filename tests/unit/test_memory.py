@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import psutil
-
 from support.faultserver import ARTICLES, CRAWL_FAULTS, FaultServer
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from hubwatch.config.watchlist import load_watchlist
-from hubwatch.text.extract import parse_page
 from hubwatch.mentions.match import _APOSTROPHES, _DASHES, Matcher, Mention, normalise_alias
+from hubwatch.text.extract import parse_page
 
 FETCHED = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import feedparser
 import pytest
 from lxml import etree
+from support.faultserver import ARTICLES, FaultServer
 
 from hubwatch.crawl.fetch import Fetcher, FetchSettings
-from hubwatch.outcomes import Outcome
 from hubwatch.crawl.safexml import UnsafeXMLError, check_safe_xml, parse_xml_safely
-from support.faultserver import ARTICLES, FaultServer
+from hubwatch.outcomes import Outcome
 
 SETTINGS = FetchSettings(connect_timeout=1, read_timeout=2, total_deadline=3, retries=0, host_delay=0)
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from prefect.server.schemas.schedules import CronSchedule
 
+from hubwatch.config.settings import get_settings
 from hubwatch.flows.deployments import late_start_reason, load_deployment_specs, schedules_for
 
 UTC = dt.UTC
@@ -157,6 +158,8 @@ def test_late_start_within_and_beyond_grace():
 def test_grace_comes_from_the_environment(monkeypatch):
     scheduled = dt.datetime(2025, 1, 1, tzinfo=UTC)
     monkeypatch.setenv("HUBWATCH_NIGHTLY_GRACE_MINUTES", "10")
+    get_settings.cache_clear()  # settings are read once per process
     assert late_start_reason(scheduled, scheduled + dt.timedelta(minutes=11))
     monkeypatch.setenv("HUBWATCH_NIGHTLY_GRACE_MINUTES", "15")
+    get_settings.cache_clear()
     assert late_start_reason(scheduled, scheduled + dt.timedelta(minutes=11)) is None

@@ -6,8 +6,8 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from support.extract_cases import load_case
 
-from hubwatch.text.extract import parse_page
 from hubwatch.crawl.urls import (
     absolute_url,
     host_of,
@@ -16,7 +16,7 @@ from hubwatch.crawl.urls import (
     strip_amp,
     trusted_canonical,
 )
-from support.extract_cases import load_case
+from hubwatch.text.extract import parse_page
 
 FETCHED = datetime(2025, 6, 18, 2, 15, tzinfo=UTC)
 

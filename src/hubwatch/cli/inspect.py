@@ -50,11 +50,11 @@ def _read(path: str, record: dict):
 
 
 def _fetch(url: str, record: dict):
+    from hubwatch.config.settings import get_settings
     from hubwatch.crawl.fetch import Fetcher
-    from hubwatch.flows.orchestration import fetch_settings
     from hubwatch.crawl.urls import host_of
 
-    with Fetcher(fetch_settings()) as fetcher:
+    with Fetcher(get_settings().fetch) as fetcher:
         res = fetcher.fetch(url, allowed_hosts={host_of(url)}, expect="page")
     if res.outcome != Outcome.OK:
         record.update(outcome=str(res.outcome), error=res.error or f"HTTP {res.status}")

@@ -56,19 +56,21 @@ def _prepare_db() -> str:
 def upgrade_locked(url: str) -> None:
     from sqlalchemy import text
 
+    from hubwatch.contract import MIGRATION_LOCK_KEY
     from hubwatch.models.db import get_engine, upgrade
 
     with get_engine(url).connect() as conn:
-        conn.execute(text("SELECT pg_advisory_lock(72350001)"))
+        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
         try:
             upgrade(url)
         finally:
-            conn.execute(text("SELECT pg_advisory_unlock(72350001)"))
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
             conn.commit()
 
 
-def _check_config() -> None:
-    """Validate both config files before anything is fetched (file:line: key: message)."""
+def _check_config() -> list[str]:
+    """Validate both config files before anything is fetched (file:line: key: message);
+    return a line per file saying what it holds."""
     from hubwatch.config.loader import ConfigError
     from hubwatch.config.settings import get_settings
     from hubwatch.config.sources import load_sources
@@ -76,10 +78,13 @@ def _check_config() -> None:
 
     settings = get_settings()
     try:
-        load_sources(settings.sources_file)
-        load_watchlist(settings.watchlist_file)
+        sources = load_sources(settings.sources_file)
+        watchlist = load_watchlist(settings.watchlist_file)
     except ConfigError as exc:
         _fail(f"config: {exc}")
+    active = sum(1 for s in sources if s.active)
+    return [f"{settings.sources_file}: {len(sources)} sources ({active} active)",
+            f"{settings.watchlist_file}: {len(watchlist.entities)} entities"]
 
 
 def _run_flow(flow, **params) -> dict:
@@ -170,8 +175,10 @@ def reprocess(
 
 @app.command("check-config")
 def check_config():
-    """Validate config/sources.yaml and config/watchlist.yaml; print file:line: key on error."""
-    _check_config()
+    """Validate the sources and watch-list files (HUBWATCH_SOURCES_FILE, HUBWATCH_WATCHLIST_FILE;
+    default: the package's config/data/); print file:line: key on error."""
+    for line in _check_config():
+        out.print(line, markup=False, highlight=False)
     out.print("config OK")
 
 

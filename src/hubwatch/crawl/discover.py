@@ -22,8 +22,8 @@ from lxml import etree
 
 from hubwatch.config.sources import Discovery, SourceConfig
 from hubwatch.crawl.fetch import FetchResult
-from hubwatch.outcomes import Outcome
 from hubwatch.crawl.urls import normalize_url
+from hubwatch.outcomes import Outcome
 
 log = logging.getLogger(__name__)
 

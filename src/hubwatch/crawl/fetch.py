@@ -23,39 +23,22 @@ from typing import Literal
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
 
-from hubwatch.crawl.bounded import ContentDecodingError, binary_content_type, decode_stream, gunzip, sniff_binary
+from hubwatch.config.settings import FetchSettings
+from hubwatch.crawl.bounded import (
+    ContentDecodingError,
+    binary_content_type,
+    decode_stream,
+    gunzip,
+    sniff_binary,
+)
 from hubwatch.crawl.netguard import GuardedTransport, blocked_cause, guarded, is_internal, resolve
-from hubwatch.outcomes import Outcome
 from hubwatch.crawl.robots import ROBOTS_MAX_BYTES, RobotsPolicy, policy_from_fetch
+from hubwatch.outcomes import Outcome
 
-USER_AGENT = "Mozilla/5.0 (compatible; hubwatch/0.1; +https://github.com/hubwatch/hubwatch)"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 Expect = Literal["page", "feed", "robots", "any"]
 HostGate = Callable[[str], AbstractContextManager]
-
-
-class FetchSettings(BaseModel):
-    """Limits and politeness of one ``Fetcher``. Times are seconds, sizes bytes."""
-
-    model_config = ConfigDict(frozen=True)
-
-    user_agent: str = Field(USER_AGENT, description="User-Agent header: names hubwatch and a contact URL")
-    robots_agent: str = Field("hubwatch", description="product token matched against robots.txt User-agent lines (RFC 9309 §2.2.1)")
-    connect_timeout: float = Field(10.0, gt=0, description="seconds to open a TCP (and TLS) connection")
-    read_timeout: float = Field(30.0, gt=0, description="seconds to wait for any one socket read")
-    total_deadline: float = Field(90.0, gt=0, description="seconds for one request from connect to the last body byte")
-    max_bytes: int = Field(20 * 1024 * 1024, gt=0, description="body cap in bytes after decompression; over it: too_large")
-    max_redirects: int = Field(10, ge=0, description="redirect hops followed before redirect_loop")
-    retries: int = Field(3, ge=0, description="extra attempts after a 5xx, 429 or connection failure")
-    backoff_base: float = Field(2.0, ge=0, description="seconds before the first retry when no Retry-After; doubles per retry")
-    backoff_cap: float = Field(60.0, ge=0, description="ceiling in seconds of the exponential backoff")
-    max_retry_wait: float = Field(300.0, ge=0, description="longest Retry-After (seconds) waited inline; longer: deferred, host paused")
-    breaker_threshold: int = Field(5, ge=1, description="consecutive connection failures (refused, reset, timed out) before a host is skipped for the run; HTTP errors do not count")
-    host_delay: float = Field(1.0, ge=0, description="default seconds between two requests to one host (host:port)")
-    max_crawl_delay: float = Field(30.0, ge=0, description="cap in seconds on a robots.txt Crawl-delay")
-    max_connections: int = Field(20, ge=1, description="connections open at once across hosts")
 
 
 @dataclass(frozen=True)

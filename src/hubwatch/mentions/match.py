@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING
 import ahocorasick
 import numpy as np
 
+from hubwatch.models.records import Mention
+
 if TYPE_CHECKING:
     from hubwatch.config.watchlist import Watchlist
 
@@ -65,25 +67,6 @@ _ABBREVIATIONS = frozenset("mr mrs ms dr prof st no vs etc jan feb mar apr jun j
 _SENTENCE_WINDOW = 600  # characters scanned either side of a mention for a sentence end
 # "GBA (the state bar association)", "GBA (Game Boy Advance)": an acronym defined otherwise
 _DEFINITION = re.compile(r"\s?[(（](?:(?:the|an?)\s|(?:[A-Z][\w'-]*[ ,]+)+[A-Z][\w'-]*[)）])")
-
-
-@dataclass(frozen=True)
-class Mention:
-    """One occurrence of a watch-list entity.
-
-    ``start``/``end`` are Unicode code point offsets (0-based, end exclusive) into the original
-    title (``zone == 'title'``) or main text (``zone == 'body'``); ``surface`` is that slice;
-    ``alias`` the watch-list alias (or acronym) it matched; ``sentence`` the original sentence
-    around it (stripped; Chinese ends 。！？ included).
-    """
-
-    entity: str
-    alias: str
-    surface: str
-    start: int
-    end: int
-    zone: str
-    sentence: str
 
 
 # --------------------------------------------------------------------------- normalisation

@@ -25,13 +25,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from hubwatch.config.settings import Settings, get_settings
 from hubwatch.config.sources import CATCH_ALL_SLUG, SourceConfig
 from hubwatch.config.watchlist import Watchlist
+from hubwatch.contract import DEFAULT_TIMEZONE
 from hubwatch.crawl.discover import Candidate, discover
-from hubwatch.text.extract import EXTRACTOR_VERSION, ExtractError, Page, parse_page
 from hubwatch.crawl.fetch import FetchResult
-from hubwatch.mentions.match import Matcher
-from hubwatch.outcomes import Outcome
 from hubwatch.crawl.urls import host_of, is_allowed, normalize_url, trusted_canonical
+from hubwatch.mentions.match import Matcher
 from hubwatch.models import store
+from hubwatch.outcomes import Outcome
+from hubwatch.text.extract import EXTRACTOR_VERSION, ExtractError, Page, parse_page
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,24 @@ class RunCounts:
         with self._lock:
             (self.discovery_outcomes if discovery else self.outcomes)[str(outcome)] += 1
             self.mentions.update(mentions)
+
+    _COUNTERS = ("outcomes", "discovery_outcomes", "mentions")
+    _NUMBERS = ("new_documents", "new_versions", "unchanged", "duplicates", "without_date",
+                "without_text", "discovered")
+
+    def state(self) -> dict:
+        """Every count as plain JSON-able values (what a batch hands back to its run)."""
+        with self._lock:
+            return ({k: dict(getattr(self, k)) for k in self._COUNTERS}
+                    | {k: getattr(self, k) for k in self._NUMBERS})
+
+    def merge(self, state: dict) -> None:
+        """Add another batch's :meth:`state` to these counts."""
+        with self._lock:
+            for key in self._COUNTERS:
+                getattr(self, key).update(state.get(key) or {})
+            for key in self._NUMBERS:
+                setattr(self, key, getattr(self, key) + int(state.get(key) or 0))
 
     def as_dict(self) -> dict:
         """The summary stored in ``crawl_run.counts`` and shown at the end of a run."""
@@ -110,20 +129,55 @@ def entity_specs(watchlist: Watchlist) -> list[store.EntitySpec]:
     return specs
 
 
+@dataclass(frozen=True)
+class SyncedIds:
+    """Row ids of the synced configuration: ``{slug: id}``, ``{entity key: id}`` and
+    ``{(entity key, alias text): id}``."""
+
+    source_ids: dict[str, int]
+    entity_ids: dict[str, int]
+    alias_ids: dict[tuple[str, str], int]
+
+
+def sync_config(session: Session, sources: list[SourceConfig], watchlist: Watchlist) -> SyncedIds:
+    """Write the configured sources and the watch-list to their tables (idempotent; the
+    caller commits) and return their ids. Done once per run, before any batch."""
+    source_ids = store.sync_sources(session, sources)
+    entity_ids = store.sync_entities(session, entity_specs(watchlist))
+    return SyncedIds(source_ids, entity_ids, store.alias_ids(session))
+
+
+def read_config_ids(session: Session) -> SyncedIds:
+    """The ids :func:`sync_config` wrote, read back (a batch of a run that synced them)."""
+    return SyncedIds(store.source_ids(session), store.entity_ids(session), store.alias_ids(session))
+
+
+def page_fields(page: Page) -> dict:
+    """The version columns derived from an extracted page: the one mapping used when a
+    version is stored and when it is re-extracted (``reprocess --extract``)."""
+    return dict(title=page.title, main_text=page.text, published_at=page.published_at,
+                published_precision=page.published_precision, author=page.author,
+                language=page.language, encoding=page.encoding, extractor_version=EXTRACTOR_VERSION)
+
+
 class Pipeline:
-    """One run's shared state: database, matcher, sources, counts.
+    """One batch's shared state: database, matcher, sources, counts.
+
+    The constructor writes nothing: :meth:`open` syncs the configuration first (a run's
+    start, or a test), :meth:`attach` reads the ids a run already synced (a batch).
 
     Args:
         session_factory: sessions on the hubwatch database.
         sources: the configured sources (all of them: WARC and explicit URLs are assigned
             to the one whose allowed hosts match, else to the catch-all).
         watchlist: the loaded watch-list.
+        ids: the synced configuration's row ids.
         run_id: the ``crawl_run`` row snapshots belong to (None: not recorded).
     """
 
     def __init__(self, session_factory: sessionmaker[Session], sources: list[SourceConfig],
-                 watchlist, *, run_id: int | None = None, settings: Settings | None = None,
-                 progress: ProgressHook | None = None) -> None:
+                 watchlist: Watchlist, ids: SyncedIds, *, run_id: int | None = None,
+                 settings: Settings | None = None, progress: ProgressHook | None = None) -> None:
         self.sessions = session_factory
         self.settings = settings or get_settings()
         self.sources = {s.slug: s for s in sources}
@@ -131,10 +185,23 @@ class Pipeline:
         self.run_id = run_id
         self.counts = RunCounts()
         self.progress = progress or (lambda kind, n: None)
-        with self.sessions.begin() as session:
-            self.source_ids = store.sync_sources(session, sources)
-            self.entity_ids = store.sync_entities(session, entity_specs(watchlist))
-            self.alias_ids = store.alias_ids(session)
+        self.source_ids, self.entity_ids, self.alias_ids = ids.source_ids, ids.entity_ids, ids.alias_ids
+
+    @classmethod
+    def open(cls, session_factory: sessionmaker[Session], sources: list[SourceConfig],
+             watchlist: Watchlist, **kw) -> Pipeline:
+        """Sync sources and watch-list (one transaction of its own), then build the pipeline."""
+        with session_factory.begin() as session:
+            ids = sync_config(session, sources, watchlist)
+        return cls(session_factory, sources, watchlist, ids, **kw)
+
+    @classmethod
+    def attach(cls, session_factory: sessionmaker[Session], sources: list[SourceConfig],
+               watchlist: Watchlist, **kw) -> Pipeline:
+        """Build the pipeline of a run whose configuration is already synced (reads only)."""
+        with session_factory() as session:
+            ids = read_config_ids(session)
+        return cls(session_factory, sources, watchlist, ids, **kw)
 
     # -- source assignment -----------------------------------------------------------
     def source_for(self, url: str) -> SourceConfig | None:
@@ -199,7 +266,7 @@ class Pipeline:
     def _store_page(self, session: Session, snap_id: int, res: FetchResult,
                     source: SourceConfig | None, seen_as: tuple[str, ...] = ()
                     ) -> tuple[str, list[str]]:
-        tz = source.timezone if source else "Asia/Shanghai"
+        tz = source.timezone if source else DEFAULT_TIMEZONE
         try:
             page = parse_page(res.body, url=res.final_url, content_type=res.headers.get(
                 "content-type"), fetched_at=res.fetched_at, site_timezone=tz)
@@ -215,7 +282,7 @@ class Pipeline:
             seen_at=res.fetched_at)
         mentions = self.matcher.find(page.title, page.text)
         version_id = store.add_version(session, doc_id, self._version(res, page, canonical),
-                                       [_row(m) for m in mentions], self.entity_ids,
+                                       mentions, self.entity_ids,
                                        self.alias_ids, self.matcher.revision)
         store.touch_document(session, doc_id, fetched_at=res.fetched_at, etag=res.etag,
                              last_modified=res.last_modified, available=True)
@@ -242,10 +309,7 @@ class Pipeline:
     def _version(self, res: FetchResult, page: Page, canonical: str) -> store.VersionInput:
         return store.VersionInput(
             captured_at=res.fetched_at, final_url=res.final_url, canonical_url=canonical,
-            content_type=res.headers.get("content-type"), raw_body=res.body,
-            encoding=page.encoding, title=page.title, main_text=page.text,
-            published_at=page.published_at, published_precision=page.published_precision,
-            author=page.author, language=page.language, extractor_version=EXTRACTOR_VERSION)
+            content_type=res.headers.get("content-type"), raw_body=res.body, **page_fields(page))
 
     def record_discovery(self, res: FetchResult, outcome: str, error: str | None,
                          source: SourceConfig) -> None:
@@ -263,7 +327,7 @@ class Pipeline:
 
         Pages already stored are fetched conditionally (ETag / Last-Modified).
         """
-        limit = max_pages or source.max_pages or self.settings.max_pages_per_source
+        limit = max_pages or source.max_pages or self.settings.crawl.max_pages_per_source
         fetch = self._bound_fetch(fetcher, source)
         found = discover(source, fetch, since=since, limit=limit)
         for report in found.endpoints:
@@ -300,13 +364,13 @@ class Pipeline:
                 self.counts.count("store_error")
             self.progress("done", 1)
 
-        with ThreadPoolExecutor(max_workers=self.settings.fetch_workers) as pool:
+        with ThreadPoolExecutor(max_workers=self.settings.crawl.fetch_workers) as pool:
             list(pool.map(one, urls))
 
     def _bound_fetch(self, fetcher, source: SourceConfig | None, url: str | None = None):
         hosts = set(source.allowed_hosts) if source else {host_of(url)} if url else set()
         headers = dict(source.headers) if source else {}
-        delay = source.delay_seconds if source else self.settings.host_delay_seconds
+        delay = source.delay_seconds if source else self.settings.fetch.host_delay
 
         def fetch(u: str, **kw) -> FetchResult:
             return fetcher.fetch(u, allowed_hosts=hosts, headers=headers, delay=delay, **kw)
@@ -317,7 +381,7 @@ class Pipeline:
         """Store every response record of a WARC file as a fetch at its archive date."""
         from hubwatch.crawl.warc import read_warc
 
-        for res in read_warc(path, self.settings.max_bytes):
+        for res in read_warc(path, self.settings.fetch.max_bytes):
             try:
                 self.store_fetch(res, self.source_for(res.url), via="warc")
             except Exception:
@@ -325,7 +389,3 @@ class Pipeline:
                 self.counts.count("store_error")
             self.progress("done", 1)
 
-
-def _row(m) -> store.MentionRow:
-    return store.MentionRow(entity_key=m.entity, alias=m.alias, surface=m.surface, zone=m.zone,
-                            start=m.start, end=m.end, sentence=m.sentence)

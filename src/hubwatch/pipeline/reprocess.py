@@ -1,10 +1,10 @@
 """Reprocess stored versions without refetching: re-match mentions after a watch-list
 change and, with ``extract``, re-extract from the stored raw body after an extractor change.
 
-Rules (issue 4): every version, current and superseded, is brought up to date, one
-transaction per batch; a version whose mention set does not change is not rewritten (only
-its ``version_match.watchlist_revision`` mark moves); re-extraction rewrites derived fields in place (raw body
-and capture time never change); versions are never merged or deleted.
+Rules: every version, current and superseded, is brought up to date, one transaction per
+batch; a version whose mention set does not change is not rewritten (only its
+``version_match.watchlist_revision`` mark moves); re-extraction rewrites derived fields in
+place (raw body and capture time never change); versions are never merged or deleted.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from hubwatch.text.extract import EXTRACTOR_VERSION, ExtractError, parse_page
+from hubwatch.contract import DEFAULT_TIMEZONE
 from hubwatch.models import store
-from hubwatch.models.schema import Document, DocumentVersion, Entity, Mention, Source
+from hubwatch.pipeline.ingest import page_fields
+from hubwatch.text.extract import ExtractError, parse_page
 
 BATCH = 500
 
@@ -45,13 +45,15 @@ def reprocess_versions(sessions: sessionmaker[Session], pipeline, *, extract: bo
     """Re-match (and optionally re-extract) every stored version captured on or after
     ``since`` (a date in Asia/Shanghai; None: all). ``pipeline`` supplies the matcher and
     the entity/alias ids of the synced watch-list. Returns per-entity added/removed counts.
+    One transaction per batch of ``batch_size`` versions.
     """
     report = ReprocessReport()
     after_id = 0
-    start = (dt.datetime.combine(since, dt.time(), ZoneInfo("Asia/Shanghai")) if since else None)
+    start = (dt.datetime.combine(since, dt.time(), ZoneInfo(DEFAULT_TIMEZONE)) if since else None)
     while True:
         with sessions.begin() as session:
-            rows = _batch(session, after_id, batch_size, start, extract)
+            rows = store.versions_after(session, after_id, batch_size, captured_since=start,
+                                        with_body=extract)
             if not rows:
                 break
             after_id = rows[-1].id
@@ -59,23 +61,8 @@ def reprocess_versions(sessions: sessionmaker[Session], pipeline, *, extract: bo
     return report
 
 
-def _batch(session: Session, after_id: int, size: int, start, extract: bool):
-    V = DocumentVersion
-    cols = [V.id, V.title, V.main_text]
-    if extract:
-        cols += [V.raw_body, V.final_url, V.content_type, V.captured_at, Source.timezone,
-                 *(getattr(V, f) for f in _DERIVED if f not in ("title", "main_text"))]
-    query = (select(*cols).join(Document, Document.id == V.document_id)
-             .join(Source, Source.id == Document.source_id)
-             .where(V.id > after_id).order_by(V.id).limit(size))
-    if start is not None:
-        query = query.where(V.captured_at >= start)
-    return session.execute(query).all()
-
-
 def _process(session: Session, rows, pipeline, extract: bool, report: ReprocessReport) -> None:
-    stored = _stored_mentions(session, [r.id for r in rows])
-    revision = pipeline.matcher.revision
+    stored = store.mention_keys(session, [r.id for r in rows])
     for row in rows:
         report.versions_seen += 1
         title, body = row.title, row.main_text
@@ -87,43 +74,19 @@ def _process(session: Session, rows, pipeline, extract: bool, report: ReprocessR
                 # Rewrite only what changed: a wide-row update also rewrites the row's
                 # full-text and trigram index entries, which costs more than extraction.
                 changed = {k: v for k, v in fields.items() if getattr(row, k) != v}
-                if changed:
-                    session.execute(update(DocumentVersion).where(DocumentVersion.id == row.id)
-                                    .values(**changed))
+                store.update_version(session, row.id, changed)
                 title, body = fields["title"], fields["main_text"]
                 report.versions_reextracted += 1
         found = pipeline.matcher.find(title, body)
-        new = {(m.entity, m.zone, m.start, m.end, m.surface): m for m in found}
+        new = {store.mention_key(m): m for m in found}
         old = stored.get(row.id, set())
         if set(new) != old:
-            _rewrite(session, row.id, new, pipeline)
+            store.replace_mentions(session, row.id, list(new.values()), pipeline.entity_ids,
+                                   pipeline.alias_ids)
             report.versions_rewritten += 1
             report.added.update(k[0] for k in set(new) - old)
             report.removed.update(k[0] for k in old - set(new))
-    store.mark_matched(session, [r.id for r in rows], revision)
-
-
-def _stored_mentions(session: Session, version_ids: list[int]) -> dict[int, set]:
-    out: dict[int, set] = {}
-    rows = session.execute(
-        select(Mention.version_id, Entity.key, Mention.zone, Mention.start_offset,
-               Mention.end_offset, Mention.surface)
-        .join(Entity, Entity.id == Mention.entity_id).where(Mention.version_id.in_(version_ids)))
-    for vid, *key in rows:
-        out.setdefault(vid, set()).add(tuple(key))
-    return out
-
-
-def _rewrite(session: Session, version_id: int, new: dict, pipeline) -> None:
-    from hubwatch.pipeline.ingest import _row
-
-    session.execute(delete(Mention).where(Mention.version_id == version_id))
-    store.insert_mentions(session, version_id, [_row(m) for m in new.values()],
-                          pipeline.entity_ids, pipeline.alias_ids)
-
-
-_DERIVED = ("title", "main_text", "published_at", "published_precision", "author", "language",
-            "content_hash", "extractor_version")
+    store.mark_matched(session, [r.id for r in rows], pipeline.matcher.revision)
 
 
 def _reextract(row) -> dict | None:
@@ -132,8 +95,4 @@ def _reextract(row) -> dict | None:
                           fetched_at=row.captured_at, site_timezone=row.timezone)
     except ExtractError:
         return None
-    return dict(title=page.title, main_text=page.text, published_at=page.published_at,
-                published_precision=page.published_precision, author=page.author,
-                language=page.language, content_hash=store.content_hash(page.title, page.text),
-                extractor_version=EXTRACTOR_VERSION)
-
+    return page_fields(page) | {"content_hash": store.content_hash(page.title, page.text)}

@@ -15,8 +15,9 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from hubwatch.contract import DEFAULT_TIMEZONE, PRECISIONS
+
 #: Precisions, coarsest first.
-PRECISIONS = ("month", "day", "hour", "minute", "second")
 #: Dates before this year are page furniture (copyright lines, founding years).
 MIN_YEAR = 1990
 
@@ -56,7 +57,7 @@ def _cn_number(chars: str) -> int:
 def _offset(zone: str | None, tz: ZoneInfo) -> tzinfo:
     """The tzinfo a zone designator names; the site zone when absent or a local name."""
     if not zone or zone in ("CST", "Beijing Time", "北京时间"):
-        return _zone("Asia/Shanghai") if zone else tz
+        return _zone(DEFAULT_TIMEZONE) if zone else tz
     if zone == "Z" or zone in ("UTC", "GMT"):
         return _zone("UTC")
     sign = -1 if "-" in zone else 1
@@ -154,7 +155,7 @@ def _yearless(text: str, base: datetime) -> tuple[int, tuple[datetime, str]] | N
     return match.start(), (value, "minute")
 
 
-def parse_date(text: str, *, base: datetime, tz: str = "Asia/Shanghai") -> tuple[datetime, str] | None:
+def parse_date(text: str, *, base: datetime, tz: str = DEFAULT_TIMEZONE) -> tuple[datetime, str] | None:
     """The first date written in ``text`` as (aware datetime, precision), or None.
 
     ``base`` is the fetch time (aware; relative and year-less forms resolve against
@@ -174,7 +175,7 @@ def parse_date(text: str, *, base: datetime, tz: str = "Asia/Shanghai") -> tuple
     return None
 
 
-def date_from_url(url: str | None, *, base: datetime, tz: str = "Asia/Shanghai") -> tuple[datetime, str] | None:
+def date_from_url(url: str | None, *, base: datetime, tz: str = DEFAULT_TIMEZONE) -> tuple[datetime, str] | None:
     """A date in a URL path at the precision it carries: ``/2024/0510/``,
     ``/2024-05/10/``, ``/20240510/`` -> day; ``/202405/`` or ``/2024-05/`` -> month.
     Midnight in ``tz``; None when absent, impossible or later than ``base``."""

@@ -20,11 +20,12 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
+from hubwatch.contract import DEFAULT_TIMEZONE
+from hubwatch.crawl.urls import absolute_url, normalize_url
+from hubwatch.outcomes import Outcome
 from hubwatch.text import textblocks as _blocks
 from hubwatch.text.dates import PRECISIONS, date_from_url, parse_date
 from hubwatch.text.decode import DecodeError, decode_html, sniff_binary
-from hubwatch.outcomes import Outcome
-from hubwatch.crawl.urls import absolute_url, normalize_url
 
 #: Bump whenever the output for the same bytes can change (stored per version).
 EXTRACTOR_VERSION = "1.2.0"
@@ -79,7 +80,7 @@ class ExtractError(Exception):
 
 
 def parse_page(body: bytes, *, url: str | None, content_type: str | None, fetched_at: datetime,
-               site_timezone: str = "Asia/Shanghai", max_bytes: int = MAX_BYTES,
+               site_timezone: str = DEFAULT_TIMEZONE, max_bytes: int = MAX_BYTES,
                max_depth: int = MAX_DEPTH) -> Page:
     """Extract a ``Page`` from an HTML body.
 

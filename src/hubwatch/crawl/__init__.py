@@ -1,0 +1,1 @@
+"""Getting pages politely: fetching, robots.txt, discovery, politeness, WARC, URL rules."""

@@ -1,0 +1,1 @@
+"""Finding watch-list entities in extracted text."""

@@ -1,0 +1,1 @@
+"""The steps glued together: a run's lifecycle, storing fetches, reprocessing."""

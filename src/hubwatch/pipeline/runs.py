@@ -1,0 +1,141 @@
+"""A crawl run's lifecycle, without Prefect.
+
+A run is opened once (:func:`crawl_run`): the configuration is loaded and validated before
+anything is fetched, runs whose process died are closed, the ``crawl_run`` row is created
+with its liveness lock, and sources and watch-list are synced. Its work is done in batches
+(:func:`run_batch`), each of which rebuilds what it needs from plain values (the run id),
+so that a batch runs under any task runner, in this process or another. Each batch returns
+its counts as a plain dict; the run merges them and, at the end, records its status and
+counts and refreshes the analyst views when content changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from hubwatch.config.settings import Settings, get_settings
+from hubwatch.config.sources import SourceConfig, load_sources
+from hubwatch.config.watchlist import Watchlist, load_watchlist
+from hubwatch.crawl.fetch import Fetcher
+from hubwatch.crawl.politeness import host_gate_for
+from hubwatch.models import store
+from hubwatch.models.analytics import refresh_analytics
+from hubwatch.models.db import get_engine, session_factory
+from hubwatch.models.runs import open_run
+from hubwatch.pipeline.ingest import Pipeline, ProgressHook, RunCounts, sync_config
+
+log = logging.getLogger(__name__)
+
+#: Flows whose runs always may change what the materialised views aggregate.
+_ALWAYS_REFRESH = frozenset({"import-warc", "reprocess"})
+
+
+def load_config(settings: Settings | None = None) -> tuple[list[SourceConfig], Watchlist]:
+    """The sources and the watch-list named by the settings.
+
+    Raises:
+        hubwatch.config.loader.ConfigError: a file is invalid (``file:line: key: message``).
+    """
+    settings = settings or get_settings()
+    return load_sources(settings.sources_file), load_watchlist(settings.watchlist_file)
+
+
+@dataclass
+class RunHandle:
+    """An open crawl run: its id, configuration and merged counts."""
+
+    run_id: int
+    flow_name: str
+    sessions: sessionmaker[Session]
+    sources: list[SourceConfig]
+    watchlist: Watchlist
+    settings: Settings
+    counts: RunCounts
+
+    def pipeline(self, progress: ProgressHook | None = None) -> Pipeline:
+        """A pipeline bound to this run in this process (reads the synced ids)."""
+        return Pipeline.attach(self.sessions, self.sources, self.watchlist, run_id=self.run_id,
+                               settings=self.settings, progress=progress)
+
+    def merge(self, state: dict) -> None:
+        """Add a batch's counts (:meth:`RunCounts.state`) to the run's."""
+        self.counts.merge(state)
+
+
+@contextmanager
+def crawl_run(flow_name: str, parameters: dict, *, flow_run_id: str | None = None,
+              settings: Settings | None = None) -> Iterator[RunHandle]:
+    """Open a crawl run, yield its handle, and close it with its status and counts.
+
+    ``flow_run_id``: the Prefect flow run's id (a retried flow run reopens its row).
+    The run is ``completed`` when the block ends normally, ``failed`` (with the exception's
+    type and message) otherwise; the exception propagates.
+
+    Raises:
+        hubwatch.config.loader.ConfigError: before any row is written or page fetched.
+    """
+    settings = settings or get_settings()
+    sources, watchlist = load_config(settings)
+    sessions = session_factory()
+    with sessions.begin() as session:
+        closed = store.close_abandoned_runs(session)
+    if closed:
+        log.warning("marked %d abandoned crawl run(s) failed", closed)
+    with open_run(get_engine(), flow_name, _jsonable(parameters), flow_run_id) as run_id:
+        with sessions.begin() as session:
+            sync_config(session, sources, watchlist)
+        handle = RunHandle(run_id, flow_name, sessions, sources, watchlist, settings, RunCounts())
+        status, error = "failed", None
+        try:
+            yield handle
+            status = "completed"
+        except BaseException as exc:
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+            raise
+        finally:
+            counts = handle.counts.as_dict()
+            with sessions.begin() as session:
+                store.finish_run(session, run_id, status, counts, error)
+                if changed_content(flow_name, counts):
+                    refresh_analytics(session)
+
+
+def changed_content(flow_name: str, counts: dict) -> bool:
+    """Whether a run may have changed what the materialised views aggregate: a crawl that
+    stored no version and marked nothing gone did not (and refreshing a large database
+    costs tens of seconds)."""
+    if flow_name in _ALWAYS_REFRESH:
+        return True
+    return bool(counts.get("new_versions") or counts.get("gone"))
+
+
+@contextmanager
+def run_batch(run_id: int, *, progress: ProgressHook | None = None,
+              settings: Settings | None = None, with_fetcher: bool = True
+              ) -> Iterator[tuple[Pipeline, Fetcher | None]]:
+    """A pipeline (and a fetcher) for one batch of run ``run_id``, built from plain values.
+
+    The configuration is read again from the files the settings name (the run validated
+    it at its start); the fetcher's per-host politeness is shared with every other batch
+    and process through PostgreSQL (:func:`hubwatch.crawl.politeness.host_gate_for`).
+    """
+    settings = settings or get_settings()
+    sources, watchlist = load_config(settings)
+    pipeline = Pipeline.attach(session_factory(), sources, watchlist, run_id=run_id,
+                               settings=settings, progress=progress)
+    if not with_fetcher:
+        yield pipeline, None
+        return
+    gate = host_gate_for(pipeline.sources.values(), settings.fetch.host_delay)
+    with Fetcher(settings.fetch, host_gate=gate) as fetcher:
+        yield pipeline, fetcher
+
+
+def _jsonable(parameters: dict) -> dict:
+    return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in parameters.items()}

@@ -1,0 +1,1 @@
+"""From bytes to text: decoding, main-text and metadata extraction, dates."""
