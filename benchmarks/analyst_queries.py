@@ -1,4 +1,4 @@
-"""Time the analyst queries of issue 5 on a seeded database (benchmarks/seed.py).
+"""Time the analyst queries on a seeded database (benchmarks/seed.py).
 
 For each query: the median of 5 runs (after one warm-up), the 100 ms target beside it,
 and as anchor the same answer computed live from the base tables (one run), plus a
@@ -102,7 +102,7 @@ def run(url: str, repeats: int = 5) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Time the analyst queries (issue 5).")
+    parser = argparse.ArgumentParser(description="Time the analyst queries.")
     parser.add_argument("--database-url", help="default: DATABASE_URL or the embedded server")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""Re-matching throughput of ``reprocess`` on the embedded database (issue 4).
+"""Re-matching throughput of ``reprocess`` on the embedded database.
 
 Builds N stored versions (default 12,000) by cloning the versions of the two shared WARC
 days under new documents (real texts, real sizes), then times:

@@ -1,6 +1,6 @@
 """Build a synthetic hubwatch database for the analyst-query benchmark.
 
-Default shape (issue 5): 200,000 document versions (150,000 documents, a third edited
+Default shape: 200,000 document versions (150,000 documents, a third edited
 once), 1,000,000 mentions, two years of crawling, 10 sources (English and Chinese,
 commentary and policy), 4 top-level entities and 8 sub-areas, one crawl run per day and
 one snapshot per version (plus a few failed fetches). Everything is generated inside

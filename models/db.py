@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 from collections.abc import Iterator
@@ -20,7 +21,9 @@ _lock = threading.Lock()
 _engines: dict[str, Engine] = {}
 _embedded: EmbeddedPostgres | None = None
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+#: The Alembic scripts: the ``hubwatch.migrations`` package (found, not imported: its
+#: env.py runs only under Alembic).
+MIGRATIONS_DIR = Path(importlib.util.find_spec("hubwatch.migrations").origin).parent
 
 
 def normalise_url(url: str) -> str:

@@ -42,7 +42,8 @@ def content_hash(title: str, main_text: str) -> str:
 
     Normalisation: Unicode NFC, whitespace runs folded to one space, trimmed, so that a
     re-flowed paragraph or a changed script/counter/ad (not part of the main text) never
-    makes a version (case 30: an error or placeholder page is never hashed at all).
+    makes a version (an error or placeholder page is never hashed at all: it records no
+    version, so a flapping server cannot alternate two versions).
     """
     norm = [_WS.sub(" ", unicodedata.normalize("NFC", part)).strip() for part in (title, main_text)]
     return hashlib.sha256("\n".join(norm).encode("utf-8")).hexdigest()

@@ -162,7 +162,7 @@ LEFT JOIN last_run lr ON lr.source_id = s.id
 """
 
 # One row per (current document, entity): the base of the daily aggregates. The day of a
-# document is published_at in Asia/Shanghai, else first_seen_at (issue 5). The heavy part
+# document is published_at in Asia/Shanghai, else first_seen_at. The heavy part
 # is MATERIALIZED before the entity tree is joined: the tree's row estimate would
 # otherwise push the planner into nested loops over every mention.
 DOCUMENT_ENTITIES = """

@@ -1,6 +1,6 @@
 """``hubwatch extract URL --format jsonl`` on every faulty page of the fault server: each
 ends within its bound and prints its line with ``outcome`` and ``error`` naming the
-reason, one line on stderr, and no traceback (issue 7)."""
+reason, one line on stderr, and no traceback."""
 
 from __future__ import annotations
 

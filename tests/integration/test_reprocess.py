@@ -1,5 +1,5 @@
 """``reprocess`` after a watch-list edit changes exactly the affected mentions, and a
-second reprocess with no change writes no mention (issue 4)."""
+second reprocess with no change writes no mention."""
 
 from __future__ import annotations
 

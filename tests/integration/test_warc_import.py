@@ -1,4 +1,4 @@
-"""Two real crawl days from WARC files into a migrated PostgreSQL (issue 2's first proof).
+"""Two real crawl days from WARC files into a migrated PostgreSQL.
 
 Runs the domain pipeline without Prefect; tests/integration/test_flows.py drives the same
 import through the Prefect flow and the CLI.

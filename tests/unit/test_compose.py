@@ -102,3 +102,18 @@ def test_dockerfile_builds_what_compose_runs():
     assert re.search(r"^USER (?!root)\S+", text, flags=re.M)  # not root at run time
     assert 'CMD ["hubwatch", "serve"]' in text
     assert "requirements.lock" in text  # the same locked dependencies as CI
+
+
+def test_only_the_yaml_config_is_mounted_over_the_image(config):
+    # A container must run the image's code: mounting code folders would mix the host's
+    # modules with the image's. The YAML files are mounted where the image looks for them.
+    text = (REPO / "Dockerfile").read_text()
+    for name in ("serve", "deploy", "worker", "migrate"):
+        for volume in config["services"][name].get("volumes", []):
+            source = volume["source"] if isinstance(volume, dict) else str(volume).split(":")[0]
+            target = volume["target"] if isinstance(volume, dict) else str(volume).split(":")[1]
+            assert source.rstrip("/").endswith("config/data"), (name, volume)
+            assert target == "/etc/hubwatch", (name, volume)
+    assert "HUBWATCH_SOURCES_FILE=/etc/hubwatch/sources.yaml" in text
+    assert "HUBWATCH_WATCHLIST_FILE=/etc/hubwatch/watchlist.yaml" in text
+    assert "pip install --no-deps ." in text and " -e ." not in text

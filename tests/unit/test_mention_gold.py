@@ -21,7 +21,7 @@ bench = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = bench  # dataclasses look their module up while the file runs
 _spec.loader.exec_module(bench)
 
-# look-alikes the gold set must contain as negatives (issue 4)
+# look-alikes the gold set must contain as negatives
 REQUIRED_NEGATIVES = [
     "Bay Area", "San Francisco Bay Area", "Pearl River Delta", "Yangtze River Economic Belt",
     "Bohai Rim", "Hebei province", "北京、天津、河北", "十三五", "十四五", "十五年", "第十五届",

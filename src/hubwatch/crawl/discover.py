@@ -89,7 +89,7 @@ def discover(source: SourceConfig, fetch: Fetch, *, since: dt.date | None = None
             result.endpoints.append(report)
             for cand in candidates:
                 # One fetch per normalised URL: tracking, fragment and host-case variants
-                # of a link are the same request (case 14).
+                # of a link are the same request.
                 cand = replace(cand, url=normalize_url(cand.url), seen_as=(cand.url,))
                 if cand.url in seen:
                     first = result.candidates[seen[cand.url]]
@@ -156,7 +156,7 @@ def _feed(ep: Discovery, res: FetchResult, tz: ZoneInfo) -> tuple[list[Candidate
         raise FeedError(f"feed has no readable entries: {cause}")
     out = _feed_entries(parsed, res)
     exc = parsed.get("bozo_exception")
-    # A wrong or missing charset label is not a broken feed (case 06); bad XML is.
+    # A wrong or missing charset label is not a broken feed; bad XML is.
     if parsed.get("bozo") and not isinstance(exc, _BENIGN_FEED_ISSUES):
         raise FeedError(f"broken feed XML ({len(out)} entries salvaged): {exc}", out)
     return out, []
@@ -165,7 +165,8 @@ def _feed(ep: Discovery, res: FetchResult, tz: ZoneInfo) -> tuple[list[Candidate
 def _as_utf8_xml(res: FetchResult) -> bytes:
     """The feed re-encoded as UTF-8 after our own decoding (BOM, HTTP charset, XML
     declaration; gb2312/gbk read as GB18030), its declaration rewritten to match, so that
-    feedparser never decodes a GBK feed with the narrower gb2312 codec (case 06)."""
+    feedparser never decodes a GBK feed with the narrower gb2312 codec (gb2312-labelled
+    feeds often hold GBK-only characters)."""
     from hubwatch.text.decode import decode_xml
 
     text = decode_xml(res.body, res.headers.get("content-type")).text.lstrip("\ufeff")

@@ -331,7 +331,7 @@ class Fetcher:
 
     def _defer(self, c: _Call, url: str, resp: _Response, wait: float) -> FetchResult:
         until = datetime.now(UTC) + timedelta(seconds=wait)
-        with self._lock:  # pause the whole host, not only this URL (case 26)
+        with self._lock:  # pause the whole host, not only this URL: Retry-After speaks for the server
             self._host(host_key(url)).paused_until = until
         why = (f"HTTP {resp.status} Retry-After {wait:.0f} s exceeds the {self.settings.max_retry_wait:.0f} s cap;"
                f" host paused until {until.isoformat()}")

@@ -27,7 +27,7 @@ def parse_robots(body: bytes) -> Protego:
 
     A UTF-8 byte-order mark is stripped first: left in place it glues itself to
     the first line, so the first ``User-agent`` group and its rules would be
-    silently lost (case 17). The body is UTF-8 per RFC 9309 §2.3; invalid bytes
+    silently lost. The body is UTF-8 per RFC 9309 §2.3; invalid bytes
     become U+FFFD rather than failing the whole file.
     """
     if body.startswith(_BOM):
