@@ -16,14 +16,12 @@ from __future__ import annotations
 import argparse
 import re
 import statistics
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402  (path set up above)
+from sqlalchemy import create_engine, text
 
 TARGET_MS = 100.0
 EXAMPLES = ("weekly-trend-per-hub", "co-mentions", "mention-changes-last-week")

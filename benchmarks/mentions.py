@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 import unicodedata
 from collections import Counter
@@ -28,10 +27,9 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
-from hubwatch.config.watchlist import load_watchlist  # noqa: E402  (after the path fix above)
-from hubwatch.mentions.match import Matcher, _fold_table, normalise  # noqa: E402
+from hubwatch.config.watchlist import load_watchlist
+from hubwatch.mentions.match import Matcher, _fold_table, normalise
 
 GOLD_DIR = REPO / "tests" / "gold"
 

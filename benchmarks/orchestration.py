@@ -1,6 +1,6 @@
 """What Prefect costs: the ``nightly`` flow vs the same domain functions without Prefect.
 
-Both crawl the same generated 1,000-page local site (``tests/sitegen.py``, one source,
+Both crawl the same generated 1,000-page local site (``tests/support/sitegen.py``, one source,
 sitemap discovery, no politeness delay) into an emptied database, alternately, ``--repeat``
 times each; medians are compared. The anchor ("plain") is exactly what the flow does,
 minus Prefect: ``crawl_run`` (config, crawl_run row, counts, analytics refresh), a
@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT / "tests"))  # the test helpers (support.sitegen)
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="hubwatch-bench-prefect-"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
@@ -101,7 +101,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
 
-    from sitegen import SiteServer, write_sources
+    from support.sitegen import SiteServer, write_sources
 
     from hubwatch.config.settings import get_settings
 

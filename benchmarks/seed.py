@@ -19,13 +19,9 @@ documents unless ``--reset`` is given (which empties every hubwatch table).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from sqlalchemy import create_engine, text  # noqa: E402  (path set up above)
+from sqlalchemy import create_engine, text
 
 TABLES = ("mention", "snapshot", "document_version", "document_url", "document",
           "crawl_run", "alias", "entity", "source")

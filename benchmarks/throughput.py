@@ -1,0 +1,158 @@
+"""End-to-end throughput: extraction alone next to importing the same pages into PostgreSQL.
+
+Usage: ``python benchmarks/throughput.py SHARED_DIR [--pages 2000] [--skip-import]``
+
+Builds a WARC of N distinct pages from the real pages of SHARED_DIR (``corpus/policy``,
+``corpus/eval``, ``corpus-news``): copy i of a page gets its own URL and title, and its
+``rel=canonical`` and ``og:url`` point at that URL, so every copy is a document and a
+version of its own. Then prints, side by side:
+
+* extract-only pages/s (decode, extract, metadata, mentions) in one process, and in a
+  process pool of one worker per core: the anchor every other figure is compared with;
+* ``hubwatch import-warc`` of the file into a fresh embedded PostgreSQL, the whole command
+  (start-up included): pages/s, its ratio to one process's extract-only rate, and the
+  command's peak RSS (MiB, from ``/usr/bin/time
+  -v`` when present, else the child's maximum as ``getrusage`` reports it).
+
+Run by hand on a quiet machine; nothing here is a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+FETCHED = datetime(2026, 11, 1, tzinfo=UTC)
+_TITLE = re.compile(rb"(<title[^>]*>)", re.I)
+_CANONICAL = re.compile(rb"""(<link[^>]+rel=["']?canonical["']?[^>]*href=["'])[^"']*""", re.I)
+_OG_URL = re.compile(rb"""(<meta[^>]+property=["']og:url["'][^>]*content=["'])[^"']*""", re.I)
+
+
+def source_pages(shared: Path) -> list[bytes]:
+    """The HTML bodies the copies are made from (gold files excluded)."""
+    folders = [shared / "corpus" / "policy", shared / "corpus" / "eval", shared / "corpus-news"]
+    paths = sorted(p for f in folders if f.is_dir() for p in f.rglob("*.html") if ".gold." not in p.name)
+    return [p.read_bytes() for p in paths]
+
+
+def distinct_copy(body: bytes, i: int, url: str) -> bytes:
+    """``body`` as copy ``i`` at ``url``: its own title, canonical and og:url."""
+    tag = f"copy {i} ".encode()
+    body = _TITLE.sub(lambda m: m.group(1) + tag, body, count=1)
+    body = _CANONICAL.sub(lambda m: m.group(1) + url.encode(), body)
+    return _OG_URL.sub(lambda m: m.group(1) + url.encode(), body)
+
+
+def build_warc(shared: Path, n: int, out: Path) -> list[tuple[str, bytes]]:
+    """Write ``n`` response records to ``out`` (gzip WARC); return (url, body) pairs."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    bodies = source_pages(shared)
+    pages = []
+    with open(out, "wb") as f:
+        writer = WARCWriter(f, gzip=True)
+        for i in range(n):
+            url = f"https://bench.example.org/{i // 100}/page-{i}.html"
+            body = distinct_copy(bodies[i % len(bodies)], i, url)
+            headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+            when = (FETCHED + timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            record = writer.create_warc_record(url, "response", payload=io.BytesIO(body),
+                                               http_headers=headers, warc_headers_dict={"WARC-Date": when})
+            writer.write_record(record)
+            pages.append((url, body))
+    return pages
+
+
+_MATCHER = None
+
+
+def _extract_one(item: tuple[str, bytes]) -> int:
+    """Decode, extract and match one page; the number of mentions (work that must happen)."""
+    global _MATCHER
+    from hubwatch.text.extract import ExtractError, parse_page
+
+    if _MATCHER is None:
+        from hubwatch.config.settings import get_settings
+        from hubwatch.config.watchlist import load_watchlist
+        from hubwatch.mentions.match import Matcher
+
+        _MATCHER = Matcher(load_watchlist(get_settings().watchlist_file))
+    url, body = item
+    try:
+        page = parse_page(body, url=url, content_type="text/html", fetched_at=FETCHED)
+    except ExtractError:
+        return 0
+    return len(_MATCHER.find(page.title, page.text))
+
+
+def extract_rate(pages, workers: int) -> float:
+    """Pages per second of extract-only over ``pages`` with ``workers`` processes (1: inline)."""
+    started = time.perf_counter()
+    if workers == 1:
+        for item in pages:
+            _extract_one(item)
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(_extract_one, pages, chunksize=16))
+    return len(pages) / (time.perf_counter() - started)
+
+
+def import_rate(warc: Path, n: int, env_extra: dict[str, str]) -> tuple[float, float]:
+    """(pages/s, peak RSS MiB) of ``hubwatch import-warc`` into a fresh embedded database."""
+    data = Path(tempfile.mkdtemp(prefix="hubwatch-throughput-"))
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(HUBWATCH_DATA_DIR=str(data / "pg"), PREFECT_HOME=str(data / "prefect"),
+               PREFECT_SERVER_ANALYTICS_ENABLED="false", **env_extra)
+    hubwatch = [sys.executable, "-m", "hubwatch"]
+    subprocess.run([*hubwatch, "db", "start"], env=env, check=True, capture_output=True)
+    try:
+        timer = ["/usr/bin/time", "-v"] if Path("/usr/bin/time").exists() else []
+        started = time.perf_counter()
+        proc = subprocess.run([*timer, *hubwatch, "import-warc", str(warc)], env=env,
+                              capture_output=True, text=True)
+        elapsed = time.perf_counter() - started
+        if proc.returncode != 0:
+            raise SystemExit(f"import-warc failed:\n{proc.stderr[-2000:]}")
+        peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
+        peak_mib = (int(peak.group(1)) if peak else
+                    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    finally:
+        subprocess.run([*hubwatch, "db", "stop"], env=env, capture_output=True)
+    return n / elapsed, peak_mib
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("shared", type=Path)
+    parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--skip-import", action="store_true")
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory() as tmp:
+        warc = Path(tmp) / "throughput.warc.gz"
+        pages = build_warc(args.shared, args.pages, warc)
+        print(f"{len(pages)} distinct pages, WARC {warc.stat().st_size / 2**20:.1f} MiB, {cores} cores")
+        one = extract_rate(pages, 1)
+        pool = extract_rate(pages, cores)
+        print(f"{'extract-only, 1 process (anchor)':<42} {one:8.1f} pages/s")
+        print(f"{f'extract-only, pool of {cores}':<42} {pool:8.1f} pages/s   x{pool / one:.2f}")
+        if not args.skip_import:
+            for label, extra in (("import-warc (whole command)", {}),):
+                rate, peak = import_rate(warc, len(pages), extra)
+                print(f"{label:<42} {rate:8.1f} pages/s   x{rate / one:.2f} of the anchor   "
+                      f"peak RSS {peak:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
