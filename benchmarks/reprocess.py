@@ -34,14 +34,26 @@ DB = "hubwatch_bench_reprocess"
 
 
 def scratch_database() -> str:
-    base = make_url(database_url())
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)'))
-        conn.execute(text(f"CREATE DATABASE \"{DB}\" TEMPLATE template0 ENCODING 'UTF8' "
-                          "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"))
-    admin.dispose()
-    url = base.set(database=DB).render_as_string(hide_password=False)
+    """A fresh migrated database ``DB``: created by the embedded server's bootstrap
+    superuser (the application role creates no databases), or by DATABASE_URL's role."""
+    from hubwatch.config.settings import get_settings
+
+    if get_settings().database_url is None:
+        from hubwatch.models.embedded import EmbeddedPostgres, create_database, drop_database
+
+        info = EmbeddedPostgres(get_settings().data_dir).acquire()
+        drop_database(info, DB)
+        create_database(info, DB)
+        url = info.url(DB)
+    else:
+        base = make_url(database_url())
+        admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)'))
+            conn.execute(text(f"CREATE DATABASE \"{DB}\" TEMPLATE template0 ENCODING 'UTF8' "
+                              "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"))
+        admin.dispose()
+        url = base.set(database=DB).render_as_string(hide_password=False)
     upgrade(url)
     return url
 

@@ -101,6 +101,33 @@ class Settings(BaseSettings):
     crawl: CrawlSettings = Field(default_factory=CrawlSettings, description="A run's size and concurrency.")
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings, description="Deployment behaviour.")
 
+    analyst_database_url: SecretStr | None = Field(
+        default=None,
+        description="HUBWATCH_ANALYST_DATABASE_URL: URL of a login role in hubwatch_analyst, "
+        "used by export, report, diff and `sql --analyst` when DATABASE_URL is set "
+        "(embedded server: hubwatch's own analyst login).",
+    )
+    analyst_statement_timeout: float = Field(
+        default=60.0, gt=0,
+        description="HUBWATCH_ANALYST_STATEMENT_TIMEOUT: longest analyst statement, seconds "
+        "(set per transaction, and on the embedded analyst login role).",
+    )
+    analyst_connection_limit: int = Field(
+        default=5, ge=1,
+        description="HUBWATCH_ANALYST_CONNECTION_LIMIT: connections of the embedded analyst "
+        "login at once (set on the role).",
+    )
+    lock_wait_seconds: float = Field(
+        default=30.0, ge=0,
+        description="HUBWATCH_LOCK_WAIT_SECONDS: longest wait for one of hubwatch's advisory "
+        "locks (migrations, run liveness) before failing with the holder's name, seconds.",
+    )
+    embedded_server_uid: int = Field(
+        default=65534, ge=1,
+        description="HUBWATCH_EMBEDDED_SERVER_UID: uid (and gid) the embedded PostgreSQL runs "
+        "as when hubwatch runs as root; never 0.",
+    )
+
     def safe_database_url(self) -> str | None:
         """The configured URL with its password masked, for logs and messages."""
         if self.database_url is None:
@@ -108,6 +135,15 @@ class Settings(BaseSettings):
         from sqlalchemy.engine import make_url
 
         return make_url(self.database_url.get_secret_value()).render_as_string(hide_password=True)
+
+    def safe_analyst_database_url(self) -> str | None:
+        """``analyst_database_url`` with its password masked."""
+        if self.analyst_database_url is None:
+            return None
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.analyst_database_url.get_secret_value()).render_as_string(
+            hide_password=True)
 
 
 @lru_cache(maxsize=1)

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from hubwatch.models import store
+from hubwatch.models.locks import acquire
 
 
 @contextmanager
@@ -35,7 +36,10 @@ def open_run(engine: Engine, flow_name: str, parameters: dict,
         try:
             run_id = store.start_run(liveness, flow_name, parameters, flow_run_id)
             key["run"] = run_id
-            liveness.execute(text("SELECT pg_advisory_lock(:space, :run)"), key)
+            # Bounded: any session may take any advisory lock (an analyst's too); a fresh
+            # run id is normally free, and a squatter is named instead of waited on.
+            acquire(liveness, store.RUN_LOCK_SPACE, run_id,
+                    what=f"crawl run {run_id} liveness lock")
             liveness.commit()
             yield run_id
         finally:

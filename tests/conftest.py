@@ -2,7 +2,9 @@
 
 Database: with ``DATABASE_URL`` set, a fresh database is created on that server for the
 test session (UTF-8, C.UTF-8 locale); otherwise an embedded PostgreSQL is started in a
-temporary folder. Either way the schema comes from ``alembic upgrade head``.
+temporary folder and the database is owned by its application role (no superuser).
+Either way the schema comes from ``alembic upgrade head``; ``analyst_url`` is an analyst
+login on it.
 """
 
 from __future__ import annotations
@@ -48,50 +50,146 @@ def shared_dir() -> Path:
     return path
 
 
-def _server_url(tmp_root: Path) -> tuple[str, object | None]:
-    from hubwatch.models.db import normalise_url
+class PgAdmin:
+    """The test server's administrator: creates and drops databases and roles.
 
-    if os.environ.get("DATABASE_URL"):
-        return normalise_url(os.environ["DATABASE_URL"]), None
-    from hubwatch.models.embedded import EmbeddedPostgres
+    With ``DATABASE_URL`` that URL's role (a superuser in CI); on the embedded server the
+    bootstrap superuser. Databases are owned by the role tests connect as (the embedded
+    server's application role ``hubwatch``, which is no superuser) and closed like
+    hubwatch's own (models/embedded.py ``lockdown_statements``).
+    """
 
-    server = EmbeddedPostgres(tmp_root / "embedded")
-    info = server.start(detached=False)
-    return info.url("postgres"), server
+    def __init__(self, tmp_root: Path) -> None:
+        from hubwatch.models.db import normalise_url
+
+        self.server = self.info = None
+        if os.environ.get("DATABASE_URL"):
+            self.base = make_url(normalise_url(os.environ["DATABASE_URL"]))
+        else:
+            from hubwatch.models.embedded import EmbeddedPostgres
+
+            self.server = EmbeddedPostgres(tmp_root / "embedded")
+            self.info = self.server.acquire()
+            self.base = None
+
+    @property
+    def embedded(self) -> bool:
+        return self.info is not None
+
+    def admin_url(self, database: str = "postgres") -> str:
+        if self.embedded:
+            from hubwatch.models.embedded import SUPERUSER
+
+            return self.info.url(database, user=SUPERUSER)
+        return self.base.set(database=database).render_as_string(hide_password=False)
+
+    def app_url(self, database: str) -> str:
+        if self.embedded:
+            return self.info.url(database)
+        return self.base.set(database=database).render_as_string(hide_password=False)
+
+    def create_database(self, name: str) -> str:
+        """Create ``name``; returns the URL tests use for it (the application's role)."""
+        if self.embedded:
+            from hubwatch.models.embedded import create_database
+
+            create_database(self.info, name)
+        else:
+            self._autocommit(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\' '
+                             "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'")
+        return self.app_url(name)
+
+    def drop_database(self, name: str) -> None:
+        self._autocommit(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def _autocommit(self, *statements: str, database: str = "postgres") -> None:
+        engine = create_engine(self.admin_url(database), isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+        engine.dispose()
+
+    def analyst_url(self, database: str) -> tuple[str, str | None]:
+        """An analyst login for ``database``: (URL, role to drop afterwards or None).
+
+        Embedded: hubwatch's own ``hubwatch_reader``. Elsewhere a new login role in
+        ``hubwatch_analyst`` with the limits docs/analyst.md gives operators (connection
+        limit, statement timeout on the role), and ``database`` closed to PUBLIC.
+        """
+        from hubwatch.models.embedded import ANALYST_USER, lockdown_statements
+
+        if self.embedded:
+            return self.info.url(database, user=ANALYST_USER), None
+        login = f"hw_test_reader_{uuid.uuid4().hex[:8]}"
+        cluster, inside = lockdown_statements(database, login=login, statement_timeout_s=60,
+                                              connection_limit=5)
+        self._autocommit(f'CREATE ROLE "{login}" LOGIN IN ROLE hubwatch_analyst', *cluster)
+        self._autocommit(*inside, database=database)
+        url = self.base.set(username=login, password=None, database=database)
+        return url.render_as_string(hide_password=False), login
+
+    def drop_role(self, role: str) -> None:
+        self._autocommit(f'DROP ROLE IF EXISTS "{role}"')
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop_child()
 
 
 @pytest.fixture(scope="session")
-def pg_url(tmp_path_factory) -> Iterator[str]:
-    """URL of a migrated, empty test database, dropped after the session."""
+def pg_admin(tmp_path_factory) -> Iterator[PgAdmin]:
+    """The test server (embedded, or DATABASE_URL's) and its administrator."""
+    admin = PgAdmin(tmp_path_factory.mktemp("pg"))
+    yield admin
+    admin.close()
+
+
+@pytest.fixture(scope="session")
+def pg_name(pg_admin) -> Iterator[str]:
+    """Name of the session's test database (migrated, empty; dropped after the session)."""
     from hubwatch.models.db import upgrade
 
-    server_url, server = _server_url(tmp_path_factory.mktemp("pg"))
     name = f"hubwatch_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(make_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\' '
-                          "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"))
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    url = pg_admin.create_database(name)
     upgrade(url)
-    yield url
+    yield name
     from hubwatch.models import db as dbmod
 
     for engine in list(dbmod._engines.values()):
         engine.dispose()
     dbmod._engines.clear()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-    if server is not None:
-        server.stop_child()
+    pg_admin.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_admin, pg_name) -> str:
+    """URL of the migrated test database, as the role hubwatch's commands use (embedded:
+    the application role ``hubwatch``, no superuser)."""
+    return pg_admin.app_url(pg_name)
+
+
+@pytest.fixture(scope="session")
+def analyst_url(pg_admin, pg_name) -> Iterator[str]:
+    """URL of an analyst login on the test database (see PgAdmin.analyst_url)."""
+    url, role = pg_admin.analyst_url(pg_name)
+    yield url
+    if role is not None:
+        from hubwatch.models import db as dbmod
+
+        for key in [k for k in dbmod._engines if role in k]:
+            dbmod._engines.pop(key).dispose()
+        pg_admin._autocommit(f'REVOKE CONNECT ON DATABASE "{pg_name}" FROM hubwatch_analyst')
+        pg_admin.drop_role(role)
 
 
 @pytest.fixture
-def db_env(pg_url, monkeypatch) -> Iterator[str]:
-    """Point every hubwatch function (settings, engine) at the test database."""
+def db_env(pg_url, analyst_url, monkeypatch) -> Iterator[str]:
+    """Point every hubwatch function (settings, engine) at the test database (analyst
+    commands at the analyst login)."""
     from hubwatch.config.settings import get_settings
 
     monkeypatch.setenv("DATABASE_URL", pg_url)
+    monkeypatch.setenv("HUBWATCH_ANALYST_DATABASE_URL", analyst_url)
     get_settings.cache_clear()
     yield pg_url
     get_settings.cache_clear()
@@ -138,5 +236,6 @@ def pytest_collection_modifyitems(config, items):
     """Mark every test that touches PostgreSQL ``db`` (CI runs those a second time on
     the machine's PostgreSQL 15 through DATABASE_URL)."""
     for item in items:
-        if {"pg_url", "db_env", "clean_db", "db_session"} & set(getattr(item, "fixturenames", ())):
+        if {"pg_url", "db_env", "clean_db", "db_session", "pg_admin", "analyst_url"} & set(
+                getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.db)

@@ -10,7 +10,6 @@ import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
 
 import hubwatch.models.analytics  # noqa: F401  (declares the search indexes on the metadata)
 from hubwatch.models.analytics import ANALYST_ROLE, ANALYST_VIEWS
@@ -25,17 +24,13 @@ def test_single_head():
 
 
 @pytest.fixture
-def scratch_url(pg_url) -> Iterator[str]:
-    """A new empty database on the test server, dropped afterwards."""
+def scratch_url(pg_admin) -> Iterator[str]:
+    """A new empty database on the test server (owned by the role migrations run as),
+    dropped afterwards."""
     name = f"hubwatch_mig_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(make_url(pg_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8' "
-                          "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"))
-    yield make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    url = pg_admin.create_database(name)
+    yield url
+    pg_admin.drop_database(name)
 
 
 def _relations(url: str) -> set[str]:

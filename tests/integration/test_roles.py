@@ -6,8 +6,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.orm import Session
 from support.analyst_seed import seed
 
 from hubwatch.models.analytics import ANALYST_ROLE, ANALYST_VIEWS
@@ -98,12 +99,16 @@ def test_no_default_privileges_open_future_tables(db_session):
     db_session.execute(text("RESET ROLE"))
 
 
-def test_login_role_from_the_guide(db_session):
-    """`CREATE ROLE alice LOGIN IN ROLE hubwatch_analyst` gives exactly the analyst's rights."""
-    seed(db_session)
+def test_login_role_from_the_guide(pg_admin, pg_name):
+    """`CREATE ROLE alice LOGIN IN ROLE hubwatch_analyst` gives exactly the analyst's rights
+    (run by the server's administrator: the application role creates no roles)."""
+    engine = create_engine(pg_admin.admin_url(pg_name))
     person = f"hw_test_{uuid.uuid4().hex[:8]}"  # rolled back with the transaction
-    db_session.execute(text(f"CREATE ROLE {person} LOGIN IN ROLE {ANALYST_ROLE}"))
-    db_session.execute(text(f"SET LOCAL ROLE {person}"))
-    assert db_session.execute(text("SELECT count(*) FROM current_documents")).scalar_one() == 5
-    assert _denied(db_session, "SELECT * FROM document_version")
-    db_session.execute(text("RESET ROLE"))
+    with engine.connect() as conn, Session(bind=conn) as session:
+        seed(session)
+        session.execute(text(f"CREATE ROLE {person} LOGIN IN ROLE {ANALYST_ROLE}"))
+        session.execute(text(f"SET LOCAL ROLE {person}"))
+        assert session.execute(text("SELECT count(*) FROM current_documents")).scalar_one() == 5
+        assert _denied(session, "SELECT * FROM document_version")
+        session.rollback()
+    engine.dispose()

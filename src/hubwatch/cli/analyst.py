@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
+import sys
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -50,7 +52,9 @@ def export_sql(view_or_query: str) -> str:
 def export(session: Session, view_or_query: str, fmt: Format, out: Path) -> int:
     """Write the rows of a view or query to ``out``; returns the number of rows.
 
-    Runs in a READ ONLY transaction (a query that writes fails). CSV: UTF-8, header row,
+    Runs in a READ ONLY transaction (a query that writes fails); commands pass the
+    analyst's session (models.db.analyst_transaction), which also sets the statement
+    timeout. CSV: UTF-8, header row,
     times as ISO 8601 with offset, NULL as empty. Parquet: column types kept (pyarrow).
     """
     session.execute(text("SET TRANSACTION READ ONLY"))
@@ -122,20 +126,80 @@ def register(app: typer.Typer) -> None:
     app.command("report")(report_command)
 
 
+@contextmanager
+def _analyst_session():
+    """The analyst's read-only, time-limited transaction for a command, or a clean exit.
+
+    Embedded server: the schema is migrated first (as the application's role, which owns
+    it), then the analyst login connects. With DATABASE_URL: HUBWATCH_ANALYST_DATABASE_URL.
+    """
+    from hubwatch.config.settings import get_settings
+    from hubwatch.models.db import AnalystConfigError, analyst_transaction
+    from hubwatch.models.embedded import EmbeddedError
+
+    if get_settings().database_url is None:
+        from hubwatch.cli.main import _prepare_db
+
+        _prepare_db()
+    manager = analyst_transaction()
+    try:
+        session = manager.__enter__()
+    except (AnalystConfigError, EmbeddedError) as exc:
+        _fail(str(exc))
+    try:
+        yield session
+    except BaseException:
+        if not manager.__exit__(*sys.exc_info()):
+            raise
+    else:
+        manager.__exit__(None, None, None)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def explain_db_error(exc: Exception) -> str:
+    """A one-line reason for a failed analyst query: timeout, refusal or the server's text.
+
+    ``exc`` is a SQLAlchemy DBAPIError; its ``orig`` is psycopg's error.
+    """
+    from hubwatch.config.settings import get_settings
+
+    orig = getattr(exc, "orig", exc)
+    state = getattr(orig, "sqlstate", None)
+    first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    if state == "57014":  # query_canceled: here only the statement timeout cancels
+        seconds = get_settings().analyst_statement_timeout
+        return (f"query stopped at the statement timeout ({seconds:g} s; "
+                "HUBWATCH_ANALYST_STATEMENT_TIMEOUT): narrow it or ask for a longer limit")
+    if state == "42501":  # insufficient_privilege
+        return f"refused: analysts may only read the views ({first})"
+    if state == "25006":  # read_only_sql_transaction
+        return f"refused: analyst queries are read-only ({first})"
+    return first
+
+
 def export_command(
     view_or_query: Annotated[str, typer.Argument(help="A view name or one SELECT query.")],
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.csv,
     out: Annotated[Path, typer.Option("--out", help="File to write.")] = Path("export.csv"),
 ) -> None:
-    """Export a view or a SELECT query to CSV or Parquet (read-only transaction)."""
-    from hubwatch.models.db import transaction
+    """Export a view or a SELECT query to CSV or Parquet (as an analyst: read-only
+    transaction, statement timeout)."""
+    from sqlalchemy.exc import DBAPIError
 
     try:
         export_sql(view_or_query)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="VIEW_OR_QUERY") from exc
-    with transaction() as session:
-        count = export(session, view_or_query, fmt, out)
+    try:
+        with _analyst_session() as session:
+            count = export(session, view_or_query, fmt, out)
+    except DBAPIError as exc:
+        out.unlink(missing_ok=True)  # no half-written file left behind
+        _fail(explain_db_error(exc))
     typer.echo(f"{count} rows -> {out}")
 
 
@@ -143,9 +207,12 @@ def report_command(
     weeks: Annotated[int, typer.Option("--weeks", min=1, help="Weeks to chart.")] = 12,
     out: Annotated[Path, typer.Option("--out", help="Folder to write.")] = Path("report"),
 ) -> None:
-    """Weekly mention-trend charts (PNG) per entity and summary.md."""
-    from hubwatch.models.db import transaction
+    """Weekly mention-trend charts (PNG) per entity and summary.md (as an analyst)."""
+    from sqlalchemy.exc import DBAPIError
 
-    with transaction() as session:
-        paths = write_report(session, weeks, out)
+    try:
+        with _analyst_session() as session:
+            paths = write_report(session, weeks, out)
+    except DBAPIError as exc:
+        _fail(explain_db_error(exc))
     typer.echo(f"{len(paths)} files -> {out}")

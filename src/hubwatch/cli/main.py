@@ -1,8 +1,9 @@
 """The ``hubwatch`` command line (typer + rich).
 
 Every command that needs the database uses ``DATABASE_URL`` when set, else the embedded
-PostgreSQL in ``HUBWATCH_DATA_DIR`` (started for the command and stopped after it, unless
-one is already running), migrated to head first.
+PostgreSQL in ``HUBWATCH_DATA_DIR`` (shared by every hubwatch process using it, started
+when none runs and stopped once no process uses it), migrated to head first. Analyst
+commands (export, report, ``sql --analyst``) connect as an analyst login instead.
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _prepare_db() -> str:
-    """Database URL, migrated to head (under an advisory lock: workers may start together)."""
+    """Database URL, migrated to head (under an advisory lock: workers may start together).
+
+    The URL holds the application role's password: pass it on, never print it.
+    """
     from hubwatch.models.db import database_url
     from hubwatch.models.embedded import EmbeddedError
 
@@ -54,13 +58,20 @@ def _prepare_db() -> str:
 
 
 def upgrade_locked(url: str) -> None:
+    """Migrate to head under the migration lock, waited for at most
+    HUBWATCH_LOCK_WAIT_SECONDS; fails naming the session that holds it."""
     from sqlalchemy import text
 
     from hubwatch.contract import MIGRATION_LOCK_KEY
     from hubwatch.models.db import get_engine, upgrade
+    from hubwatch.models.locks import LockBusy, acquire
 
     with get_engine(url).connect() as conn:
-        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+        try:
+            acquire(conn, MIGRATION_LOCK_KEY, what="migrations")
+        except LockBusy as exc:
+            _fail(str(exc))
+        conn.commit()
         try:
             upgrade(url)
         finally:
@@ -90,6 +101,9 @@ def _check_config() -> list[str]:
 def _run_flow(flow, **params) -> dict:
     """Run a flow in this process with a progress bar; print the summary table."""
     from hubwatch.flows import orchestration
+    from hubwatch.flows.lifetime import start_temporary_server
+
+    start_temporary_server()  # dies with this process, SIGKILL included
 
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=False) as progress:
@@ -232,7 +246,9 @@ def serve():
     _check_config()
     _prepare_db()
     from hubwatch.flows.deployments import serve_all
+    from hubwatch.flows.lifetime import start_temporary_server
 
+    start_temporary_server()
     serve_all()
 
 
@@ -247,14 +263,39 @@ def status(limit: Annotated[int, typer.Option(help="Recent runs shown.")] = 10):
 
 
 @app.command()
-def sql(command: Annotated[Optional[str], typer.Option("-c", "--command", help="Run one query and exit.")] = None):
-    """Open psql on the hubwatch database (or run one query with -c)."""
+def sql(command: Annotated[Optional[str], typer.Option("-c", "--command", help="Run one query and exit.")] = None,
+        analyst: Annotated[bool, typer.Option("--analyst", help="As an analyst login: read-only, statement timeout.")] = False):
+    """Open psql on the hubwatch database (or run one query with -c).
+
+    Default: as the application's role (owner of the schema). ``--analyst``: as the analyst
+    login (embedded: hubwatch's own; with DATABASE_URL: HUBWATCH_ANALYST_DATABASE_URL), every
+    transaction read-only, statements ended at HUBWATCH_ANALYST_STATEMENT_TIMEOUT.
+    """
     from sqlalchemy.engine import make_url
 
+    from hubwatch.config.settings import get_settings
     from hubwatch.models.embedded import bin_dir
 
-    url = make_url(_prepare_db())
-    env = dict(os.environ, PGPASSWORD=url.password or "")
+    env = dict(os.environ)
+    if analyst:
+        from hubwatch.models.db import AnalystConfigError, analyst_url
+        from hubwatch.models.embedded import EmbeddedError
+
+        if get_settings().database_url is None:
+            _prepare_db()  # embedded: hubwatch keeps the schema current
+        try:
+            url = make_url(analyst_url())
+        except (AnalystConfigError, EmbeddedError) as exc:
+            _fail(str(exc))
+        ms = int(get_settings().analyst_statement_timeout * 1000)
+        # Set at connection start, like the embedded role's own defaults; psql's
+        # SET could change them, the role's limits (embedded) and rights stay.
+        env["PGOPTIONS"] = (f"-c default_transaction_read_only=on -c statement_timeout={ms} "
+                            f"-c idle_in_transaction_session_timeout={ms}")
+    else:
+        url = make_url(_prepare_db())
+    env["PGPASSWORD"] = url.password or ""  # given to psql by environment, never on argv
+    env.setdefault("PGAPPNAME", "hubwatch sql" + (" --analyst" if analyst else ""))
     args = [_psql(bin_dir()), "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
             "-U", url.username or "postgres", "-d", url.database or "postgres"]
     if command:
@@ -271,22 +312,25 @@ def _psql(embedded_bin: Path) -> str:
 
 @db_app.command("start")
 def db_start():
-    """Start the embedded server and leave it running (for serve and several processes)."""
+    """Start the embedded server and keep it running until `hubwatch db stop`."""
     from hubwatch.config.settings import get_settings
-    from hubwatch.models.embedded import EmbeddedPostgres
+    from hubwatch.models.embedded import EmbeddedError, EmbeddedPostgres
 
     if get_settings().database_url is not None:
         _fail("DATABASE_URL is set: there is no embedded server to start")
     server = EmbeddedPostgres(get_settings().data_dir)
-    info = server.running() or server.start(detached=True)
+    try:
+        info = server.acquire(keep=True)
+    except EmbeddedError as exc:
+        _fail(f"embedded PostgreSQL: {exc}")
     upgrade_locked(info.url())
     out.print(f"embedded PostgreSQL running: pid {info.pid}, port {info.port}, "
-              f"data {server.pgdata}")
+              f"data {server.pgdata} (secrets in {server.secrets_dir})")
 
 
 @db_app.command("stop")
 def db_stop():
-    """Stop the embedded server running on HUBWATCH_DATA_DIR."""
+    """Stop the embedded server running on HUBWATCH_DATA_DIR (ends other processes' sessions)."""
     from hubwatch.config.settings import get_settings
     from hubwatch.models.embedded import EmbeddedPostgres
 
@@ -303,6 +347,8 @@ def db_status():
     settings = get_settings()
     if settings.database_url is not None:
         out.print(f"DATABASE_URL: {settings.safe_database_url()}")
+        out.print("HUBWATCH_ANALYST_DATABASE_URL: "
+                  + (settings.safe_analyst_database_url() or "not set (analyst commands refuse)"))
         return
     info = EmbeddedPostgres(settings.data_dir).running()
     out.print(f"embedded PostgreSQL in {settings.data_dir}: "
@@ -313,8 +359,12 @@ def db_status():
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head"):
     """Apply Alembic migrations up to REVISION (default head)."""
     from hubwatch.models.db import database_url, upgrade
+    from hubwatch.models.embedded import EmbeddedError
 
-    upgrade(database_url(), revision)
+    try:
+        upgrade(database_url(), revision)
+    except EmbeddedError as exc:
+        _fail(f"embedded PostgreSQL: {exc}")
     out.print(f"database at {revision}")
 
 
