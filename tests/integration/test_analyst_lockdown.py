@@ -77,9 +77,10 @@ def test_pg_sleep_ends_at_the_statement_timeout(db_env, tmp_path):
 
 
 def test_default_statement_timeout_is_60_s(db_env):
+    from sqlalchemy import text
+
     from hubwatch.config.settings import get_settings
     from hubwatch.models.db import analyst_transaction
-    from sqlalchemy import text
 
     assert get_settings().analyst_statement_timeout == 60
     with analyst_transaction() as session:

@@ -13,8 +13,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from hubwatch.models.embedded import (ANALYST_USER, APP_USER, SUPERUSER, EmbeddedPostgres,
-                                     ServerInfo, server_uid)
+from hubwatch.models.embedded import (
+    ANALYST_USER,
+    APP_USER,
+    SUPERUSER,
+    EmbeddedPostgres,
+    ServerInfo,
+    server_uid,
+)
 
 pytestmark = pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")),
                                 reason="embedded server tests run when DATABASE_URL is unset")
