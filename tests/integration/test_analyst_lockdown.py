@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from hubwatch.cli.main import MIGRATION_LOCK, app
+from hubwatch.cli.main import app
+from hubwatch.contract import MIGRATION_LOCK_KEY as MIGRATION_LOCK
 
 pytestmark = pytest.mark.db
 
@@ -138,21 +139,32 @@ def test_an_analyst_holding_the_lock_makes_commands_fail_in_bounded_time(db_env,
 
 
 def test_run_liveness_lock_is_bounded_too(db_env, analyst_url, monkeypatch):
+    from sqlalchemy import create_engine, text
+
     from hubwatch.config.settings import get_settings
-    from hubwatch.models.db import transaction
     from hubwatch.models.locks import LockBusy
-    from hubwatch.models.store import RUN_LOCK_SPACE, hold_run_lock
+    from hubwatch.models.runs import open_run
+    from hubwatch.models.store import RUN_LOCK_SPACE
 
     monkeypatch.setenv("HUBWATCH_LOCK_WAIT_SECONDS", "0.5")
     get_settings.cache_clear()
+    engine = create_engine(db_env)
+    with engine.connect() as conn:  # the id the next run will get
+        next_id = conn.execute(text(
+            "SELECT nextval(pg_get_serial_sequence('crawl_run', 'id'))")).scalar() + 1
+        conn.commit()
     with psycopg.connect(_libpq(analyst_url), autocommit=True,
                          application_name="squatter") as holder:
-        holder.execute("SELECT pg_advisory_lock(%s, %s)", (RUN_LOCK_SPACE, 987654))
+        holder.execute("SELECT pg_advisory_lock(%s, %s)", (RUN_LOCK_SPACE, next_id))
         started = time.monotonic()
-        with transaction() as session:
-            with pytest.raises(LockBusy, match="crawl run 987654.*squatter"):
-                hold_run_lock(session, 987654)
+        with pytest.raises(LockBusy, match=f"crawl run {next_id} .*squatter"):
+            with open_run(engine, "ingest", {}):
+                pass
         assert time.monotonic() - started < 10
+    with engine.connect() as conn:  # nothing of the refused run was kept
+        assert conn.execute(text("SELECT count(*) FROM crawl_run WHERE id = :i"),
+                            {"i": next_id}).scalar() == 0
+    engine.dispose()
 
 
 def _hubwatch(*args, env_extra: dict):
