@@ -102,8 +102,10 @@ def server_uid() -> int | None:
     """
     if os.geteuid() != 0:
         return None
-    value = int(os.environ.get("HUBWATCH_EMBEDDED_SERVER_UID", "65534"))
-    if value == 0:
+    from hubwatch.config.settings import get_settings
+
+    value = get_settings().embedded_server_uid
+    if value == 0:  # the setting refuses 0 too; this guards the rule where it matters
         raise EmbeddedError("HUBWATCH_EMBEDDED_SERVER_UID must not be 0: the server never runs as root")
     return value
 
@@ -484,14 +486,11 @@ $$""", "REVOKE CREATE ON SCHEMA public FROM PUBLIC"]
 
 
 def _settings_numbers() -> tuple[float, int]:
-    """Analyst statement timeout (s) and connection limit, from the environment.
+    """Analyst statement timeout (s) and connection limit (HUBWATCH_ANALYST_...)."""
+    from hubwatch.config.settings import get_settings
 
-    Read here from the environment (models must not depend on config's object model in
-    the supervisor; the names are those of hubwatch.config.settings).
-    """
-    timeout = float(os.environ.get("HUBWATCH_ANALYST_STATEMENT_TIMEOUT", "60"))
-    limit = int(os.environ.get("HUBWATCH_ANALYST_CONNECTION_LIMIT", "5"))
-    return timeout, limit
+    settings = get_settings()
+    return settings.analyst_statement_timeout, settings.analyst_connection_limit
 
 
 def _bootstrap(info: ServerInfo) -> None:
