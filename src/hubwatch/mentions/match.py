@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 # Part of Matcher.revision: bump it whenever a matching rule changes, so that a reprocess
 # re-matches every stored version (a watch-list edit changes the revision by itself).
-MATCHER_VERSION = "1"
+MATCHER_VERSION = "2"  # 2: ambiguous aliases with anchors and vetoes (issue 17)
 
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2e3a\u2e3b\ufe58\ufe63\uff0d\u058a\u2043"
 _APOSTROPHES = "\u2018\u2019\u02bc\u2032\uff07"
@@ -297,12 +297,40 @@ def _is_word(ch: str) -> bool:
 class _Pattern:
     entity: str
     alias: str  # as written in the watch-list
-    kind: str  # 'alias' | 'acronym' | 'exclude'
+    kind: str  # 'alias' | 'acronym' | 'exclude' (an ambiguous alias is an 'alias' with a rule)
     length: int  # normalised length
     latin_start: bool
     latin_end: bool
     numeral_start: bool
     numeral_end: bool
+    rule: int | None = None  # index into Matcher._rules: the hit counts only if the rule says so
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """When an ambiguous name counts (docs/design.md, "Ambiguous names").
+
+    ``window`` is the reach of near evidence in normalised characters (0: the document alone
+    decides, as for acronyms); ``anchored_by`` the entities whose unambiguous hits anchor;
+    ``words`` says whether anchor/veto words exist (else the context scan is skipped).
+    """
+
+    entity: str
+    window: int
+    anchored_by: frozenset[str]
+    proper_noun: bool = False
+    acronym: bool = False
+
+
+@dataclass(frozen=True)
+class _Context:
+    """A context word of one or more rules: ``roles`` holds (rule index, is a veto)."""
+
+    word: str  # as written in the watch-list
+    length: int
+    latin_start: bool
+    latin_end: bool
+    roles: tuple[tuple[int, bool], ...]
 
 
 @dataclass
@@ -311,23 +339,62 @@ class _Hit:
     end: int
     entity: str
     alias: str
-    ambiguous: bool
+    rule: int | None  # None: counts as it stands
     exclude: bool
+    acronym: bool = False
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.rule is not None
+
+
+@dataclass(frozen=True)
+class Unanchored:
+    """An ambiguous name that was found but not counted, and why (debugging output).
+
+    Offsets as in ``Mention``. ``reason`` is one of ``no anchor`` (nothing in the document makes
+    it count), ``veto nearby: <word>`` (a counter-anchor is the nearest evidence),
+    ``veto in document: <word>`` (no near evidence, and the document holds a counter-anchor),
+    ``acronym defined otherwise`` and ``entity not named`` (acronyms).
+    """
+
+    entity: str
+    alias: str
+    surface: str
+    start: int
+    end: int
+    zone: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What ``Matcher.find_explained`` returns: the mentions, and the ambiguous names left out."""
+
+    mentions: list[Mention]
+    unanchored: list[Unanchored]
 
 
 @dataclass
 class _Scan:
-    """One text matched: its normalised copy (with the map back), surviving hits, and the
-    entities whose acronym it defines as something else."""
+    """One text matched: its normalised copy (with the map back), surviving hits, the
+    entities whose acronym it defines as something else, and (only when an ambiguous word
+    alias was hit) the context words found: (start, end, word index)."""
 
     text: str
     zone: str
     norm: Normalised
     hits: list[_Hit]
     redefined: set[str]
+    context: list[tuple[int, int, int]] | None = None
 
     def original(self, hit: _Hit) -> tuple[int, int]:
         return self.norm.original(hit.start, hit.end)
+
+
+# Near evidence for an ambiguous name: anchors and vetoes within this many normalised characters
+# of it (about one English sentence, two or three Chinese ones). Part of MATCHER_VERSION.
+ANCHOR_WINDOW = 100
 
 
 class Matcher:
@@ -335,58 +402,202 @@ class Matcher:
 
     ``revision`` is the SHA-256 hex of the watch-list's content hash and ``MATCHER_VERSION``:
     stored once per document version, it says which rules produced its mentions.
+
+    Raises ``ConfigError`` (file, line, key path) when two different entities or kinds of the
+    watch-list fold to the same search string, or a string folds to nothing: the folding is the
+    matcher's, so this rule of the watch-list is checked here.
     """
 
     def __init__(self, watchlist: Watchlist) -> None:
         self.watchlist = watchlist
         self.revision = hashlib.sha256(f"{watchlist.content_hash}:{MATCHER_VERSION}".encode()).hexdigest()
         self._patterns: list[_Pattern] = []
+        self._rules: list[_Rule] = []
+        self._contexts: list[_Context] = []
         self._automaton = ahocorasick.Automaton()
-        for entity in watchlist.entities:
-            for kind, surfaces in (("alias", entity.alias_list), ("acronym", entity.acronyms),
-                                   ("exclude", entity.exclude)):
-                for surface in surfaces:
-                    self._add(entity.key, surface, kind)
+        self._context_automaton = ahocorasick.Automaton()
+        owners: dict[str, tuple[str, str, str]] = {}  # folded -> (entity, kind, as written)
+        rules: dict[tuple[str, int | None], int] = {}
+        context_roles: dict[str, list[tuple[int, bool]]] = {}
+        context_words: dict[str, str] = {}
+        for surface in watchlist.surfaces():
+            key = normalise_alias(surface.text)
+            if not key:
+                raise watchlist.rule_error(surface.loc, f"{surface.text!r} is empty after normalisation")
+            if surface.kind in ("anchor", "veto"):
+                rule = self._rule(rules, watchlist, surface.entity, surface.group)
+                context_roles.setdefault(key, []).append((rule, surface.kind == "veto"))
+                context_words.setdefault(key, surface.text)
+                continue
+            kind = {"ambiguous": "alias", "exclusion": "exclude"}.get(surface.kind, surface.kind)
+            owner = (surface.entity, surface.kind)
+            previous = owners.get(key)
+            if previous is not None:
+                if previous[:2] != owner:
+                    raise watchlist.rule_error(surface.loc, (
+                        f"{surface.text!r} is already used by {previous[0]!r} as {previous[1]} "
+                        f"{previous[2]!r} (aliases must be unique once folded)"))
+                continue  # a Traditional spelling folding onto a Simplified one
+            owners[key] = (*owner, surface.text)
+            rule = None
+            if surface.kind == "ambiguous":
+                rule = self._rule(rules, watchlist, surface.entity, surface.group)
+            elif surface.kind == "acronym":
+                rule = self._rule(rules, watchlist, surface.entity, None)
+            self._automaton.add_word(key, len(self._patterns))
+            self._patterns.append(_Pattern(
+                surface.entity, surface.text, kind, len(key), _is_word(key[0]), _is_word(key[-1]),
+                key[0] in _CJK_NUMERALS, key[-1] in _CJK_NUMERALS, rule))
         self._automaton.make_automaton()
+        for key, roles in context_roles.items():
+            self._context_automaton.add_word(key, len(self._contexts))
+            self._contexts.append(_Context(context_words[key], len(key), _is_word(key[0]),
+                                           _is_word(key[-1]), tuple(roles)))
+        if self._contexts:
+            self._context_automaton.make_automaton()
 
-    def _add(self, entity: str, surface: str, kind: str) -> None:
-        key = normalise_alias(surface)
-        if key in self._automaton:  # a Traditional spelling folding onto a Simplified one
-            return
-        self._automaton.add_word(key, len(self._patterns))
-        self._patterns.append(_Pattern(
-            entity, surface, kind, len(key), _is_word(key[0]), _is_word(key[-1]),
-            key[0] in _CJK_NUMERALS, key[-1] in _CJK_NUMERALS))
+    def _rule(self, rules: dict, watchlist: Watchlist, entity: str, group: int | None) -> int:
+        """The index of the rule of ``entity``'s ambiguous group ``group`` (None: acronyms)."""
+        if (entity, group) not in rules:
+            rules[(entity, group)] = len(self._rules)
+            if group is None:  # acronyms: the document names the entity, and does not redefine it
+                self._rules.append(_Rule(entity, 0, frozenset([entity]), acronym=True))
+            else:
+                spec = watchlist.get(entity).ambiguous[group]
+                self._rules.append(_Rule(entity, ANCHOR_WINDOW,
+                                         frozenset([entity, *spec.anchor_entities]), spec.proper_noun))
+        return rules[(entity, group)]
 
     def find(self, title: str | None, text: str | None) -> list[Mention]:
         """Mentions in a page's title and main text, title first, each in text order.
 
-        Ambiguous acronyms count when the title or the text names the entity by an alias and
-        neither defines the acronym as something else. Offsets index ``title`` for zone
-        ``title`` and ``text`` for zone ``body``.
+        Ambiguous names count as their rule says (acronyms: when the title or the text names
+        the entity by an alias and neither defines the acronym as something else; other
+        ambiguous aliases: by their anchors and vetoes, see ``find_explained``). Offsets index
+        ``title`` for zone ``title`` and ``text`` for zone ``body``.
         """
         scans = [self._scan(title or "", "title"), self._scan(text or "", "body")]
         return self._mentions(scans)
+
+    def find_explained(self, title: str | None, text: str | None) -> Findings:
+        """``find``, plus every ambiguous name found but not counted, with the reason.
+
+        An ambiguous alias counts when the nearest anchor or veto within ``ANCHOR_WINDOW``
+        normalised characters of it (same zone) is an anchor. With no near evidence, the
+        document (title and main text) decides: a veto anywhere stops it, else an anchor
+        anywhere makes it count, else it counts only if it is a ``proper_noun`` written with
+        its capitals. Anchors are the rule's words and the unambiguous hits of the entity and
+        its ``anchor_entities``; a veto wins a tie.
+        """
+        unanchored: list[Unanchored] = []
+        scans = [self._scan(title or "", "title"), self._scan(text or "", "body")]
+        return Findings(self._mentions(scans, unanchored), unanchored)
 
     def find_in(self, text: str, zone: str = "body") -> list[Mention]:
         """Mentions in one text taken as a whole document (e.g. a boilerplate block)."""
         return self._mentions([self._scan(text, zone)])
 
-    def _mentions(self, scans: list[_Scan]) -> list[Mention]:
-        named = {h.entity for s in scans for h in s.hits if not h.ambiguous}
-        redefined = set().union(*(s.redefined for s in scans))
+    def _mentions(self, scans: list[_Scan], unanchored: list[Unanchored] | None = None) -> list[Mention]:
+        rejected: dict[int, str] = {}  # id(hit) -> reason
+        if any(h.rule is not None for s in scans for h in s.hits):
+            rejected = self._judge(scans)
         out = []
         for scan in scans:
             sentence = (0, 0)
             for hit in scan.hits:
-                if hit.ambiguous and (hit.entity not in named or hit.entity in redefined):
-                    continue
                 start, end = scan.original(hit)
+                if hit.rule is not None and id(hit) in rejected:
+                    if unanchored is not None:
+                        unanchored.append(Unanchored(hit.entity, hit.alias, scan.text[start:end], start,
+                                                     end, scan.zone, rejected[id(hit)]))
+                    continue
                 if not sentence[0] <= start < end <= sentence[1]:  # else: same sentence as before
                     sentence = sentence_span(scan.text, start, end)
                 out.append(Mention(hit.entity, hit.alias, scan.text[start:end], start, end, scan.zone,
                                    scan.text[sentence[0]:sentence[1]].strip()))
         return out
+
+    def _judge(self, scans: list[_Scan]) -> dict[int, str]:
+        """The ambiguous hits that do not count, by ``id(hit)``, with the reason. Word aliases
+        first; then acronyms, whose anchors are the entity's counted hits (so an anchored
+        "Greater Bay Area" also anchors "GBA")."""
+        rejected: dict[int, str] = {}
+        words = [(s, h) for s in scans for h in s.hits if h.rule is not None and not h.acronym]
+        if words:
+            for scan in scans:
+                self._context(scan)
+            for scan, hit in words:
+                reason = self._word_reason(scans, scan, hit)
+                if reason:
+                    rejected[id(hit)] = reason
+        named = {h.entity for s in scans for h in s.hits if not h.acronym and id(h) not in rejected}
+        redefined = set().union(*(s.redefined for s in scans))
+        for scan in scans:
+            for hit in scan.hits:
+                if hit.acronym:
+                    if hit.entity in redefined:
+                        rejected[id(hit)] = "acronym defined otherwise"
+                    elif hit.entity not in named:
+                        rejected[id(hit)] = "entity not named"
+        return rejected
+
+    def _context(self, scan: _Scan) -> None:
+        """Find the context words of ``scan`` once (only documents with an ambiguous word)."""
+        if scan.context is not None:
+            return
+        scan.context = []
+        norm = scan.norm.text
+        if not self._contexts or not norm:
+            return
+        for last, cid in self._context_automaton.iter(norm):
+            c = self._contexts[cid]
+            start, end = last + 1 - c.length, last + 1
+            if c.latin_start and start and _is_word(norm[start - 1]):
+                continue
+            if c.latin_end and end < len(norm) and _is_word(norm[end]):
+                continue
+            scan.context.append((start, end, cid))
+
+    def _evidence(self, scan: _Scan, rule_id: int) -> list[tuple[int, int, bool, str]]:
+        """Anchors and vetoes of rule ``rule_id`` in ``scan``: (start, end, is veto, word)."""
+        rule = self._rules[rule_id]
+        found = [(h.start, h.end, False, h.alias) for h in scan.hits
+                 if h.rule is None and h.entity in rule.anchored_by]
+        for start, end, cid in scan.context or ():
+            c = self._contexts[cid]
+            for r, veto in c.roles:
+                if r == rule_id:
+                    found.append((start, end, veto, c.word))
+        return found
+
+    def _word_reason(self, scans: list[_Scan], scan: _Scan, hit: _Hit) -> str | None:
+        """None when the ambiguous word alias ``hit`` counts, else why not (``find_explained``)."""
+        rule = self._rules[hit.rule]
+        near: tuple[int, bool, str] | None = None  # (distance, is veto, word): veto wins a tie
+        for start, end, veto, word in self._evidence(scan, hit.rule):
+            gap = max(start - hit.end, hit.start - end, 0)
+            if gap <= rule.window and (near is None or (gap, not veto) < (near[0], not near[1])):
+                near = (gap, veto, word)
+        if near is not None:
+            return f"veto nearby: {near[2]}" if near[1] else None
+        anchored = False
+        for other in scans:
+            for _, _, veto, word in self._evidence(other, hit.rule):
+                if veto:
+                    return f"veto in document: {word}"
+                anchored = True
+        if anchored or (rule.proper_noun and self._capitalised(scan, hit)):
+            return None
+        return "no anchor"
+
+    def _capitalised(self, scan: _Scan, hit: _Hit) -> bool:
+        """Written with the watch-list's capitals, or all in capitals ("GREATER BAY AREA").
+        A hit joined with its acronym ("Greater Bay Area (GBA)") has the name at one end."""
+        start, end = scan.original(hit)
+        surface = "".join(c for c in unicodedata.normalize("NFKC", scan.text[start:end]) if c.isalpha())
+        written = "".join(c for c in hit.alias if c.isalpha())
+        n = len(written)
+        return bool(n) and any(part in (written, written.upper()) for part in (surface[:n], surface[-n:]))
 
     def _scan(self, text: str, zone: str) -> _Scan:
         if not text:
@@ -404,11 +615,11 @@ class Matcher:
                 continue
             if not p.latin_start and _spaced_list(text, *scan.norm.original(start, end), p.length):
                 continue
-            hits.append(_Hit(start, end, p.entity, p.alias, p.kind == "acronym", p.kind == "exclude"))
+            hits.append(_Hit(start, end, p.entity, p.alias, p.rule, p.kind == "exclude", p.kind == "acronym"))
         if hits:
             hits = _join_parenthesised(_longest_first(_merge_overlaps(hits), len(norm)), norm)
             scan.redefined = {h.entity for i, h in enumerate(hits)
-                              if h.ambiguous and _redefines(scan, hits, i)}
+                              if h.acronym and _redefines(scan, hits, i)}
             scan.hits = [h for h in hits if not h.exclude]
         return scan
 
@@ -427,7 +638,7 @@ class Matcher:
     @staticmethod
     def _exact(scan: _Scan, start: int, end: int, p: _Pattern) -> bool:
         """Acronyms are case-sensitive: "gba" is not GBA, full-width ＧＢＡ is."""
-        a, b = scan.original(_Hit(start, end, "", "", True, False))
+        a, b = scan.norm.original(start, end)
         surface = unicodedata.normalize("NFKC", scan.text[a:b])
         return "".join(c for c in surface if c not in _INVISIBLE) == p.alias
 
@@ -446,16 +657,20 @@ def _spaced_list(text: str, start: int, end: int, length: int) -> bool:
 
 def _merge_overlaps(hits: list[_Hit]) -> list[_Hit]:
     """Overlapping hits of one entity become one hit over their union ("15th Five-Year Plan
-    (2026-2030)" is matched by two aliases); the longest part names the alias."""
+    (2026-2030)" is matched by two aliases); the longest part names the alias. The union is
+    ambiguous only when every part is (南沙 inside 南沙新区 is just 南沙新区)."""
     hits.sort(key=lambda h: (h.entity, h.exclude, h.start, -h.end))
     out: list[_Hit] = []
     for h in hits:
         cur = out[-1] if out else None
         if cur and (cur.entity, cur.exclude) == (h.entity, h.exclude) and h.start < cur.end:
-            if h.end - h.start > cur.end - cur.start:
-                cur.alias, cur.ambiguous = h.alias, h.ambiguous and cur.ambiguous
-            else:
-                cur.ambiguous = cur.ambiguous and h.ambiguous
+            longer = h.end - h.start > cur.end - cur.start
+            if cur.rule is None or h.rule is None:
+                cur.rule, cur.acronym = None, False
+            elif longer:
+                cur.rule, cur.acronym = h.rule, h.acronym
+            if longer:
+                cur.alias = h.alias
             cur.end = max(cur.end, h.end)
         else:
             out.append(h)
@@ -480,11 +695,11 @@ def _join_parenthesised(hits: list[_Hit], norm: str) -> list[_Hit]:
     out: list[_Hit] = []
     for h in hits:
         prev = out[-1] if out else None
-        if (prev and prev.ambiguous != h.ambiguous and not (prev.exclude or h.exclude)
+        if (prev and prev.acronym != h.acronym and not (prev.exclude or h.exclude)
                 and prev.entity == h.entity
                 and norm[prev.end:h.start] in ("(", " (") and norm[h.end:h.end + 1] == ")"):
-            if prev.ambiguous:
-                prev.alias, prev.ambiguous = h.alias, False
+            if prev.acronym:  # the joined hit is as ambiguous as the name in it
+                prev.alias, prev.rule, prev.acronym = h.alias, h.rule, False
             prev.end = h.end + 1
         else:
             out.append(h)
@@ -499,7 +714,7 @@ def _redefines(scan: _Scan, hits: list[_Hit], i: int) -> bool:
     if norm[hit.start - 1:hit.start] == "(" and norm[hit.end:hit.end + 1] == ")":
         return True
     after = hits[i + 1] if i + 1 < len(hits) else None
-    if (after and after.entity == hit.entity and not after.ambiguous
+    if (after and after.entity == hit.entity and not after.acronym
             and norm[hit.end:after.start] in ("(", " (")):
         return False
     return _DEFINITION.match(scan.text, scan.original(hit)[1]) is not None
