@@ -232,7 +232,7 @@ def _check_shared_aliases(watchlist: Watchlist) -> None:
     for surface in watchlist.surfaces():
         if surface.kind in ("anchor", "veto"):
             continue
-        kind = "alias" if surface.kind == "ambiguous" else surface.kind
+        kind = "ambiguous alias" if surface.kind == "ambiguous" else surface.kind
         written = " ".join(surface.text.split()).casefold()
         previous = owner.get(written)
         if previous and previous != (surface.entity, kind):

@@ -61,9 +61,10 @@ def test_traditional_and_simplified_each_match(matcher):
 
 
 def test_case_insensitive_aliases_but_case_sensitive_acronyms(matcher):
-    text = "THE GREATER BAY AREA and the greater bay area. Not gba, Gba or gBA; but GBA."
+    # (lower-case "greater bay area" is an ambiguous name: see test_ambiguous.py)
+    text = "THE GREATER BAY AREA and the yangtze river delta. Not gba, Gba or gBA; but GBA."
     assert pairs(matcher.find("", text)) == [
-        ("gba", "GREATER BAY AREA"), ("gba", "greater bay area"), ("gba", "GBA")]
+        ("gba", "GREATER BAY AREA"), ("yrd", "yangtze river delta"), ("gba", "GBA")]
 
 
 @pytest.mark.parametrize("text", [

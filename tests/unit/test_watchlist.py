@@ -9,6 +9,7 @@ import pytest
 
 from hubwatch.config.loader import ConfigError
 from hubwatch.config.watchlist import DEFAULT_PATH, Watchlist, load_watchlist
+from hubwatch.mentions.match import Matcher
 
 SUB_AREAS = {"xiongan": "bth", "qianhai": "gba", "hengqin": "gba", "nansha": "gba", "hetao": "gba",
              "g60": "yrd", "zhangjiang": "yrd", "lingang": "yrd"}
@@ -89,7 +90,7 @@ def test_content_hash_ignores_order_and_comments_but_not_aliases(tmp_path):
     (("key: nansha", "key: gba"), 8, "entities.1.key", "duplicate key"),
     (("parent: gba", "parent: yrd"), 10, "entities.1.parent", "unknown parent"),
     (("parent: gba", "parent: nansha"), 10, "entities.1.parent", "own parent"),
-    (("[南沙新区]", "[粵港澳大灣區]"), 12, "entities.1.aliases.zh_hans.0", "already used by 'gba' as alias"),
+    (("[南沙新区]", "[粤港澳大湾区]"), 12, "entities.1.aliases.zh_hans.0", "already used by 'gba' as alias"),
     (("zh_hans: [南沙新区]", "zh_hans: []"), 11, "entities.1.aliases", "at least one alias"),
     (("zh_hans: [南沙新区]", "zh_hans: ['  ']"), 12, "entities.1.aliases.zh_hans.0", "at least 1"),
     (("acronyms: [GBA]", "acronyms: [G B A]"), 7, "entities.0.acronyms.0", "pattern"),
@@ -130,3 +131,91 @@ def test_models_validate_without_a_file():
 
 def test_default_path_is_the_shipped_file():
     assert DEFAULT_PATH.name == "watchlist.yaml" and DEFAULT_PATH.is_file()
+
+
+def matcher_error(tmp_path: Path, text: str) -> ConfigError:
+    watchlist = load_watchlist(write(tmp_path, text))  # valid as written ...
+    with pytest.raises(ConfigError) as info:
+        Matcher(watchlist)  # ... but the matcher folds two entities' names into one
+    return info.value
+
+
+def test_folded_collisions_are_found_by_the_matcher_with_file_and_line(tmp_path):
+    err = matcher_error(tmp_path, MINIMAL.replace("[南沙新区]", "[粵港澳大灣區]"))
+    assert (err.line, err.key) == (12, "entities.1.aliases.zh_hans.0"), str(err)
+    assert "already used by 'gba' as alias" in err.message
+    assert str(err).startswith(f"{tmp_path / 'watchlist.yaml'}:12: entities.1.aliases.zh_hans.0: ")
+    err = matcher_error(tmp_path, MINIMAL.replace("[南沙新区]", "[\"\\u200b\"]"))
+    assert err.key == "entities.1.aliases.zh_hans.0" and "empty after normalisation" in err.message
+
+
+def test_config_imports_no_other_layer():
+    """config/watchlist.py (and the whole config package) must not import the matcher."""
+    import ast
+
+    folder = DEFAULT_PATH.parent.parent
+    for path in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                assert not name.startswith("hubwatch.") or name.startswith("hubwatch.config"), (path, name)
+
+
+AMBIGUOUS = MINIMAL + """\
+    ambiguous:
+      - aliases: [南沙]
+        anchors: [广州]
+        anchor_entities: [gba]
+        vetoes: [南沙群岛]
+"""
+
+
+def test_ambiguous_group_loads_and_changes_the_hash(tmp_path):
+    wl = load_watchlist(write(tmp_path, AMBIGUOUS))
+    group = wl.get("nansha").ambiguous[0]
+    assert (group.aliases, group.anchors, group.anchor_entities, group.vetoes) == (
+        ["南沙"], ["广州"], ["gba"], ["南沙群岛"])
+    base = load_watchlist(write(tmp_path, MINIMAL)).content_hash
+    assert wl.content_hash != base
+    for edit in (("[广州]", "[广州, 番禺]"), ("[南沙群岛]", "[南沙群岛, 南海]"), ("[南沙]", "[南沙, Nansha]")):
+        assert load_watchlist(write(tmp_path, AMBIGUOUS.replace(*edit))).content_hash != wl.content_hash
+    reordered = AMBIGUOUS.replace("anchors: [广州]\n        anchor_entities: [gba]",
+                                  "anchor_entities: [gba]\n        anchors: [广州]")
+    assert load_watchlist(write(tmp_path, reordered)).content_hash == wl.content_hash
+
+
+@pytest.mark.parametrize(("edit", "line", "key", "words"), [
+    # an ambiguous alias without anchors could never count: rejected
+    (("        anchors: [广州]\n        anchor_entities: [gba]\n", ""), 14, "entities.1.ambiguous.0",
+     "has no anchors"),
+    (("anchor_entities: [gba]", "anchor_entities: [hk]"), 16, "entities.1.ambiguous.0.anchor_entities.0",
+     "unknown entity 'hk'"),
+    (("aliases: [南沙]", "aliases: []"), 14, "entities.1.ambiguous.0.aliases", "at least 1"),
+    (("aliases: [南沙]", "aliases: [南沙新区]"), 14, "entities.1.ambiguous.0.aliases.0",
+     "already used by 'nansha' as alias"),
+    (("aliases: [南沙]", "aliases: [粤港澳大湾区]"), 14, "entities.1.ambiguous.0.aliases.0",
+     "already used by 'gba' as alias"),
+    (("vetoes: [南沙群岛]", "vetoes: [南沙群岛]\n        proper_noun: true"), 14,
+     "entities.1.ambiguous.0.aliases.0", "proper_noun needs capitals"),
+    (("vetoes: [南沙群岛]", "vetos: [南沙群岛]"), 17, "entities.1.ambiguous.0.vetos", "Extra inputs"),
+])
+def test_ambiguous_errors_name_file_line_and_key(tmp_path, edit, line, key, words):
+    assert edit[0] in AMBIGUOUS
+    err = load_error(tmp_path, AMBIGUOUS.replace(*edit))
+    assert (err.key, err.line) == (key, line), str(err)
+    assert words in err.message
+
+
+def test_shipped_ambiguous_names_all_have_anchors_and_known_entities():
+    wl = load_watchlist()
+    keys = {e.key for e in wl.entities}
+    groups = {alias: g for e in wl.entities for g in e.ambiguous for alias in g.aliases}
+    assert {"南沙", "前海", "临港", "张江", "河套", "G60", "Greater Bay Area"} <= set(groups)
+    for group in groups.values():
+        assert group.anchors or group.anchor_entities
+        assert set(group.anchor_entities) <= keys
+    for alias in ("张江高科技片区", "张江科学城", "南沙区", "南沙新区", "前海合作区", "临港新片区",
+                  "河套深港科技创新合作区", "Lok Ma Chau Loop"):
+        assert any(alias in e.alias_list for e in wl.entities), alias
+    Matcher(wl)  # and no two names fold together

@@ -430,7 +430,7 @@ class Matcher:
                 context_words.setdefault(key, surface.text)
                 continue
             kind = {"ambiguous": "alias", "exclusion": "exclude"}.get(surface.kind, surface.kind)
-            owner = (surface.entity, surface.kind)
+            owner = (surface.entity, "ambiguous alias" if surface.kind == "ambiguous" else surface.kind)
             previous = owners.get(key)
             if previous is not None:
                 if previous[:2] != owner:
