@@ -27,9 +27,13 @@ REQUIRED_NEGATIVES = [
     "Bohai Rim", "Hebei province", "北京、天津、河北", "十三五", "十四五", "十五年", "第十五届",
     "13th Five-Year Plan", "14th Five-Year Plan", "15-year plan", "Nansha Islands", "南沙群岛",
     "河套平原", "天津临港", "Game Boy", "旧金山湾区", "珠江三角洲", "长江经济带", "环渤海",
+    # ambiguous names without their context, or with a counter-anchor (issue 17)
+    "目前海外", "什刹海", "天津临港经济区", "记者张江", "沪昆高速", "南沙群岛", "greater Bay Area rose",
+    "The Greater Bay Area's housing market", "the GBA rise",
 ]
 REQUIRED_POSITIVES = ["five-year plan for 2026-2030", "15th Five-Year Plan (2026-2030)", "第十五个五年规划",
-                      "“十五五”", "十五五规划", "Jing-Jin-Ji", "Jingjinji", "粵港澳大灣區"]
+                      "“十五五”", "十五五规划", "Jing-Jin-Ji", "Jingjinji", "粵港澳大灣區",
+                      "增城、南沙、番禺", "尤其是南沙区", "张江高科技片区", "前海将", "greater Bay Area around"]
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +50,9 @@ def test_gold_set_size_and_languages(items):
     assert len(items) >= 150
     files = {item["file"] for item in items}
     assert files >= {"mentions_en.yaml", "mentions_zh_hans.yaml", "mentions_zh_hant.yaml",
-                     "mentions_mixed.yaml", "mentions_pages.yaml"}
+                     "mentions_mixed.yaml", "mentions_pages.yaml", "mentions_ambiguous.yaml"}
+    ambiguous = [item for item in items if item["file"] == "mentions_ambiguous.yaml"]
+    assert len(ambiguous) >= 60 and 2 * sum(1 for i in ambiguous if not i["mentions"]) >= len(ambiguous)
     assert len({item["id"] for item in items}) == len(items), "duplicate gold ids"
     assert sum(1 for item in items if item.get("title")) >= 10
 

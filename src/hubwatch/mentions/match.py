@@ -486,8 +486,8 @@ class Matcher:
         normalised characters of it (same zone) is an anchor. With no near evidence, the
         document (title and main text) decides: a veto anywhere stops it, else an anchor
         anywhere makes it count, else it counts only if it is a ``proper_noun`` written with
-        its capitals. Anchors are the rule's words and the unambiguous hits of the entity and
-        its ``anchor_entities``; a veto wins a tie.
+        its capitals. Anchors are the rule's words, the entity's unambiguous hits and the hits
+        (ambiguous ones too) of its ``anchor_entities``; a veto wins a tie.
         """
         unanchored: list[Unanchored] = []
         scans = [self._scan(title or "", "title"), self._scan(text or "", "body")]
@@ -561,8 +561,11 @@ class Matcher:
     def _evidence(self, scan: _Scan, rule_id: int) -> list[tuple[int, int, bool, str]]:
         """Anchors and vetoes of rule ``rule_id`` in ``scan``: (start, end, is veto, word)."""
         rule = self._rules[rule_id]
+        # unambiguous hits of the anchoring entities, and their ambiguous names too (a list of
+        # sibling names, 临港、张江和G60, anchors each of them; a veto near one still stops it)
         found = [(h.start, h.end, False, h.alias) for h in scan.hits
-                 if h.rule is None and h.entity in rule.anchored_by]
+                 if h.entity in rule.anchored_by and not h.acronym
+                 and (h.rule is None or h.entity != rule.entity)]
         for start, end, cid in scan.context or ():
             c = self._contexts[cid]
             for r, veto in c.roles:
