@@ -22,13 +22,14 @@ def inspect_target(target: str, *, original_url: str | None = None,
 
     Returns the ``--format jsonl`` record: file, url, title, text, published_at (ISO 8601
     with offset or None), published_precision, author, language, canonical_url, outcome,
-    error, mentions (entity, surface, start, end, zone) and, when asked,
-    boilerplate_mentions.
+    error, mentions (entity, surface, start, end, zone), unanchored (ambiguous names found in
+    the title or main text but not counted: entity, surface, start, end, zone, reason; see
+    ``Matcher.find_explained``) and, when asked, boilerplate_mentions.
     """
     record: dict = {"file": None, "url": original_url, "title": None, "text": None,
                     "published_at": None, "published_precision": None, "author": None,
                     "language": None, "canonical_url": None, "outcome": None, "error": None,
-                    "mentions": []}
+                    "mentions": [], "unanchored": []}
     if target.startswith(("http://", "https://")):
         record["url"] = target
         body, content_type, fetched_at, final_url = _fetch(target, record)
@@ -72,14 +73,17 @@ def _extract(record: dict, body: bytes, content_type, fetched_at, final_url, wit
         record.update(outcome=str(exc.outcome), error=str(exc))
         return record
     matcher = _matcher(get_settings().watchlist_file)
-    mentions = matcher.find(page.title, page.text)
+    findings = matcher.find_explained(page.title, page.text)
+    mentions = findings.mentions
     record.update(
         title=page.title, text=page.text, author=page.author, language=page.language,
         published_at=page.published_at.isoformat() if page.published_at else None,
         published_precision=page.published_precision, canonical_url=page.canonical_url,
         outcome=Outcome.OK.value,
         mentions=[{"entity": m.entity, "surface": m.surface, "start": m.start, "end": m.end,
-                   "zone": m.zone} for m in mentions])
+                   "zone": m.zone} for m in mentions],
+        unanchored=[{"entity": u.entity, "surface": u.surface, "start": u.start, "end": u.end,
+                     "zone": u.zone, "reason": u.reason} for u in findings.unanchored])
     if with_bp:
         record["boilerplate_mentions"] = [
             {"entity": m.entity, "surface": m.surface, "block": i}

@@ -86,11 +86,13 @@ def _check_config() -> list[str]:
     from hubwatch.config.settings import get_settings
     from hubwatch.config.sources import load_sources
     from hubwatch.config.watchlist import load_watchlist
+    from hubwatch.mentions.match import Matcher
 
     settings = get_settings()
     try:
         sources = load_sources(settings.sources_file)
         watchlist = load_watchlist(settings.watchlist_file)
+        Matcher(watchlist)  # names that collide once folded are the matcher's to find
     except ConfigError as exc:
         _fail(f"config: {exc}")
     active = sum(1 for s in sources if s.active)
@@ -232,6 +234,10 @@ def _page_table(record: dict) -> None:
     mentions = record.get("mentions") or []
     table.add_row("mentions", "\n".join(
         f"{m['entity']} {m['zone']}[{m['start']}:{m['end']}] {m['surface']}" for m in mentions) or "-")
+    if record.get("unanchored"):  # ambiguous names left out, and why
+        table.add_row("unanchored", "\n".join(
+            f"{u['entity']} {u['zone']}[{u['start']}:{u['end']}] {u['surface']}: {u['reason']}"
+            for u in record["unanchored"]))
     if "boilerplate_mentions" in record:
         table.add_row("boilerplate", "\n".join(
             f"{m['entity']} {m['surface']}" for m in record["boilerplate_mentions"]) or "-")

@@ -24,6 +24,7 @@ from hubwatch.config.sources import SourceConfig, load_sources
 from hubwatch.config.watchlist import Watchlist, load_watchlist
 from hubwatch.crawl.fetch import Fetcher
 from hubwatch.crawl.politeness import host_gate_for
+from hubwatch.mentions.match import Matcher
 from hubwatch.models import store
 from hubwatch.models.analytics import refresh_analytics
 from hubwatch.models.db import get_engine, session_factory
@@ -40,10 +41,13 @@ def load_config(settings: Settings | None = None) -> tuple[list[SourceConfig], W
     """The sources and the watch-list named by the settings.
 
     Raises:
-        hubwatch.config.loader.ConfigError: a file is invalid (``file:line: key: message``).
+        hubwatch.config.loader.ConfigError: a file is invalid (``file:line: key: message``),
+            names that collide once folded included (found by building a ``Matcher``).
     """
     settings = settings or get_settings()
-    return load_sources(settings.sources_file), load_watchlist(settings.watchlist_file)
+    sources, watchlist = load_sources(settings.sources_file), load_watchlist(settings.watchlist_file)
+    Matcher(watchlist)  # the matcher owns the folding: it checks the names before any run opens
+    return sources, watchlist
 
 
 @dataclass
