@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -63,6 +64,47 @@ def test_check_config_names_file_line_key(tmp_path, monkeypatch):
         get_settings.cache_clear()
     assert result.exit_code == 2
     assert f"{bad}:2: sources.0.slug" in result.output.replace("\n", "")
+
+
+PAGE = """<!DOCTYPE html><html lang="zh"><head><meta charset="utf-8"><title>{title}</title></head>
+<body><article><h1>{title}</h1><p>{body}</p></article></body></html>"""
+
+
+def test_extract_lists_unanchored_ambiguous_names(tmp_path):
+    """Bare 南沙 in a Guangzhou notice is a mention; beside 岛礁 it is listed as unanchored,
+    with the reason, in jsonl and in the table (issue 17)."""
+    page = tmp_path / "notice.html"
+    page.write_text(PAGE.format(title="广州市关于人才政策的通知", body=(
+        "增城、南沙、番禺三区试点新的人才政策，相关部门将于下月公布实施细则，欢迎各界人士提出意见建议。"
+        * 3 + "另据报道，南沙岛礁附近海域开展了科考活动。")), encoding="utf-8")
+    result = runner.invoke(app, ["extract", str(page), "--format", "jsonl"])
+    assert result.exit_code == 0, result.output
+    (record,) = _jsonl(result.stdout)
+    assert [(m["entity"], m["surface"]) for m in record["mentions"]] == [("nansha", "南沙")] * 3
+    (left,) = record["unanchored"]
+    assert (left["entity"], left["surface"], left["zone"], left["reason"]) == (
+        "nansha", "南沙", "body", "veto nearby: 岛礁")
+    assert record["text"][left["start"]:left["end"]] == "南沙"
+    table = runner.invoke(app, ["extract", str(page)])
+    assert table.exit_code == 0 and "veto nearby: 岛礁" in table.output and "unanchored" in table.output
+
+
+def test_check_config_reports_names_that_fold_together(tmp_path, monkeypatch):
+    shipped = (Path(get_settings().watchlist_file)).read_text(encoding="utf-8")
+    bad = tmp_path / "watchlist.yaml"
+    bad.write_text(shipped.replace("zh_hans: [南沙新区, 南沙区,", "zh_hans: [粵港澳大湾区, 南沙区,", 1),
+                   encoding="utf-8")
+    assert bad.read_text(encoding="utf-8") != shipped
+    line = next(i for i, t in enumerate(bad.read_text(encoding="utf-8").splitlines(), 1) if "粵港澳大湾区, 南沙区" in t)
+    monkeypatch.setenv("HUBWATCH_WATCHLIST_FILE", str(bad))
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["check-config"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert f"{bad}:{line}: entities." in result.output.replace("\n", "")
+    assert "already used by 'gba'" in result.output.replace("\n", "")
 
 
 @pytest.mark.usefixtures("prefect_harness")
