@@ -22,6 +22,12 @@ entity merge, the longest hit wins elsewhere, "full name (ACRONYM)" is one menti
 swallow what they cover, and ambiguous acronyms count only in a document that also names the
 entity by an alias and does not define the acronym as something else (cases 32-39 in
 ``../shared/cases``).
+
+Ambiguous aliases (the watch-list's ``ambiguous`` groups: bare 南沙, 前海, "Greater Bay Area")
+count by their context: the nearest anchor or veto within ``ANCHOR_WINDOW`` characters decides,
+else the document does; acronyms are the case where the document alone decides
+(``Matcher.find_explained``, docs/design.md "Ambiguous names"). The watch-list rule that names
+must not collide once folded is checked here, where the folding lives.
 """
 
 from __future__ import annotations
