@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -385,14 +385,18 @@ class Findings:
 class _Scan:
     """One text matched: its normalised copy (with the map back), surviving hits, the
     entities whose acronym it defines as something else, and (only when an ambiguous word
-    alias was hit) the context words found: (start, end, word index)."""
+    alias was hit) the evidence for those: its hits and the context words near them or, when
+    needed, in the whole text (``Matcher._gather``)."""
 
     text: str
     zone: str
     norm: Normalised
     hits: list[_Hit]
     redefined: set[str]
-    context: list[tuple[int, int, int]] | None = None
+    evidence: list[tuple] | None = None  # see Matcher._gather
+    starts: list[int] | None = None
+    longest: int = 0
+    complete: bool = False
 
     def original(self, hit: _Hit) -> tuple[int, int]:
         return self.norm.original(hit.start, hit.end)
@@ -420,9 +424,15 @@ class Matcher:
         self._patterns: list[_Pattern] = []
         self._rules: list[_Rule] = []
         self._contexts: list[_Context] = []
+        # Names and acronyms are searched over the whole text. Exclusions and context words
+        # (anchors, vetoes) only matter next to a hit: exclusions are tried where they would
+        # overlap a hit (``_placements``), context words have an automaton of their own run
+        # over the stretches around ambiguous hits. Pages without a hit pay for neither.
         self._automaton = ahocorasick.Automaton()
         self._context_automaton = ahocorasick.Automaton()
+        self._context_reach = 0  # longest context word
         owners: dict[str, tuple[str, str, str]] = {}  # folded -> (entity, kind, as written)
+        keys: list[str] = []  # folded form of each pattern
         rules: dict[tuple[str, int | None], int] = {}
         context_roles: dict[str, list[tuple[int, bool]]] = {}
         context_words: dict[str, str] = {}
@@ -450,12 +460,16 @@ class Matcher:
                 rule = self._rule(rules, watchlist, surface.entity, surface.group)
             elif surface.kind == "acronym":
                 rule = self._rule(rules, watchlist, surface.entity, None)
-            self._automaton.add_word(key, len(self._patterns))
+            if kind != "exclude":
+                self._automaton.add_word(key, len(self._patterns))
+            keys.append(key)
             self._patterns.append(_Pattern(
                 surface.entity, surface.text, kind, len(key), _is_word(key[0]), _is_word(key[-1]),
                 key[0] in _CJK_NUMERALS, key[-1] in _CJK_NUMERALS, rule))
         self._automaton.make_automaton()
+        self._placements = _placements(self._patterns, keys)
         for key, roles in context_roles.items():
+            self._context_reach = max(self._context_reach, len(key))
             self._context_automaton.add_word(key, len(self._contexts))
             self._contexts.append(_Context(context_words[key], len(key), _is_word(key[0]),
                                            _is_word(key[-1]), tuple(roles)))
@@ -511,12 +525,13 @@ class Matcher:
         for scan in scans:
             sentence = (0, 0)
             for hit in scan.hits:
-                start, end = scan.original(hit)
-                if hit.rule is not None and id(hit) in rejected:
+                if rejected and id(hit) in rejected:
                     if unanchored is not None:
+                        start, end = scan.original(hit)
                         unanchored.append(Unanchored(hit.entity, hit.alias, scan.text[start:end], start,
                                                      end, scan.zone, rejected[id(hit)]))
                     continue
+                start, end = scan.original(hit)
                 if not sentence[0] <= start < end <= sentence[1]:  # else: same sentence as before
                     sentence = sentence_span(scan.text, start, end)
                 out.append(Mention(hit.entity, hit.alias, scan.text[start:end], start, end, scan.zone,
@@ -528,12 +543,25 @@ class Matcher:
         first; then acronyms, whose anchors are the entity's counted hits (so an anchored
         "Greater Bay Area" also anchors "GBA")."""
         rejected: dict[int, str] = {}
-        words = [(s, h) for s in scans for h in s.hits if h.rule is not None and not h.acronym]
+        words = [(k, h) for k, s in enumerate(scans) for h in s.hits if h.rule is not None and not h.acronym]
         if words:
-            for scan in scans:
-                self._context(scan)
-            for scan, hit in words:
-                reason = self._word_reason(scans, scan, hit)
+            whole: dict[int, str | None] | None = None  # rule -> the document's verdict
+            for k, scan in enumerate(scans):
+                if any(h.rule is not None and not h.acronym for h in scan.hits):
+                    self._gather(scan, around=True)
+            for k, hit in words:
+                reason = self._near_reason(scans[k], hit)
+                if reason == "":  # no near evidence: the whole document decides
+                    if whole is None:
+                        for scan in scans:
+                            self._gather(scan, around=False)
+                        whole = {}
+                    if hit.rule not in whole:
+                        whole[hit.rule] = self._document_evidence(scans, hit.rule)
+                    reason = whole[hit.rule]
+                    if reason == "no anchor" and self._rules[hit.rule].proper_noun \
+                            and self._capitalised(scans[k], hit):
+                        reason = None
                 if reason:
                     rejected[id(hit)] = reason
         named = {h.entity for s in scans for h in s.hits if not h.acronym and id(h) not in rejected}
@@ -547,57 +575,80 @@ class Matcher:
                         rejected[id(hit)] = "entity not named"
         return rejected
 
-    def _context(self, scan: _Scan) -> None:
-        """Find the context words of ``scan`` once (only documents with an ambiguous word)."""
-        if scan.context is not None:
+    def _gather(self, scan: _Scan, *, around: bool) -> None:
+        """Fill ``scan.evidence``: its non-acronym hits and the context words near its
+        ambiguous word hits (``around``) or in the whole text, sorted by start. An item is
+        (start, end, rule, entity, flag, word): a hit has rule -1, its entity and flag =
+        ambiguous; a context word has its rule, entity None and flag = is a veto."""
+        if scan.evidence is not None and (around or scan.complete):
             return
-        scan.context = []
         norm = scan.norm.text
-        if not self._contexts or not norm:
-            return
-        for last, cid in self._context_automaton.iter(norm):
-            c = self._contexts[cid]
-            start, end = last + 1 - c.length, last + 1
-            if c.latin_start and start and _is_word(norm[start - 1]):
-                continue
-            if c.latin_end and end < len(norm) and _is_word(norm[end]):
-                continue
-            scan.context.append((start, end, cid))
+        items = [(h.start, h.end, -1, h.entity, h.rule is not None, h.alias)
+                 for h in scan.hits if not h.acronym]
+        if self._contexts and norm:
+            stretches = [(0, len(norm))]
+            if around:
+                reach = ANCHOR_WINDOW + self._context_reach
+                stretches = _stretches([h for h in scan.hits if h.rule is not None and not h.acronym],
+                                       reach, reach, len(norm))
+            contexts = self._contexts
+            for lo, hi in stretches:
+                for last, cid in self._context_automaton.iter(norm, lo, hi):
+                    c = contexts[cid]
+                    start, end = last + 1 - c.length, last + 1
+                    if c.latin_start and start and _is_word(norm[start - 1]):
+                        continue
+                    if c.latin_end and end < len(norm) and _is_word(norm[end]):
+                        continue
+                    for rule, veto in c.roles:
+                        items.append((start, end, rule, None, veto, c.word))
+        items.sort(key=lambda item: item[0])
+        scan.evidence = items
+        scan.starts = [item[0] for item in items]
+        scan.longest = max((item[1] - item[0] for item in items), default=0)
+        scan.complete = not around
 
-    def _evidence(self, scan: _Scan, rule_id: int) -> list[tuple[int, int, bool, str]]:
-        """Anchors and vetoes of rule ``rule_id`` in ``scan``: (start, end, is veto, word)."""
-        rule = self._rules[rule_id]
-        # unambiguous hits of the anchoring entities, and their ambiguous names too (a list of
-        # sibling names, 临港、张江和G60, anchors each of them; a veto near one still stops it)
-        found = [(h.start, h.end, False, h.alias) for h in scan.hits
-                 if h.entity in rule.anchored_by and not h.acronym
-                 and (h.rule is None or h.entity != rule.entity)]
-        for start, end, cid in scan.context or ():
-            c = self._contexts[cid]
-            for r, veto in c.roles:
-                if r == rule_id:
-                    found.append((start, end, veto, c.word))
-        return found
+    def _counts_for(self, rule_id: int, item: tuple) -> tuple[bool, bool]:
+        """(is evidence of rule ``rule_id``, is a veto) for one ``_gather`` item: the rule's
+        own context words; the entity's unambiguous hits; any hit of an anchor entity."""
+        start, end, rule, entity, flag, word = item
+        if entity is None:
+            return rule == rule_id, flag
+        r = self._rules[rule_id]
+        if entity == r.entity:
+            return not flag, False
+        return entity in r.anchored_by, False
 
-    def _word_reason(self, scans: list[_Scan], scan: _Scan, hit: _Hit) -> str | None:
-        """None when the ambiguous word alias ``hit`` counts, else why not (``find_explained``)."""
-        rule = self._rules[hit.rule]
+    def _near_reason(self, scan: _Scan, hit: _Hit) -> str | None:
+        """By the evidence within the window of ``hit`` (same zone): None when the ambiguous
+        word counts, why not when it does not, "" when nothing is near (the rule is in
+        ``find_explained``)."""
+        window = self._rules[hit.rule].window
+        lo = bisect_left(scan.starts, hit.start - window - scan.longest)
+        hi = bisect_right(scan.starts, hit.end + window)
         near: tuple[int, bool, str] | None = None  # (distance, is veto, word): veto wins a tie
-        for start, end, veto, word in self._evidence(scan, hit.rule):
-            gap = max(start - hit.end, hit.start - end, 0)
-            if gap <= rule.window and (near is None or (gap, not veto) < (near[0], not near[1])):
-                near = (gap, veto, word)
-        if near is not None:
-            return f"veto nearby: {near[2]}" if near[1] else None
+        for item in scan.evidence[lo:hi]:
+            relevant, veto = self._counts_for(hit.rule, item)
+            if not relevant:
+                continue
+            gap = max(item[0] - hit.end, hit.start - item[1], 0)
+            if gap <= window and (near is None or (gap, not veto) < (near[0], not near[1])):
+                near = (gap, veto, item[5])
+        if near is None:
+            return ""
+        return f"veto nearby: {near[2]}" if near[1] else None
+
+    def _document_evidence(self, scans: list[_Scan], rule_id: int) -> str | None:
+        """With nothing near: a veto anywhere in the document stops the name (its reason),
+        else an anchor anywhere makes it count (None), else "no anchor"."""
         anchored = False
-        for other in scans:
-            for _, _, veto, word in self._evidence(other, hit.rule):
-                if veto:
-                    return f"veto in document: {word}"
-                anchored = True
-        if anchored or (rule.proper_noun and self._capitalised(scan, hit)):
-            return None
-        return "no anchor"
+        for scan in scans:
+            for item in scan.evidence or ():
+                relevant, veto = self._counts_for(rule_id, item)
+                if relevant and veto:
+                    return f"veto in document: {item[5]}"
+                anchored = anchored or relevant
+        return None if anchored else "no anchor"
 
     def _capitalised(self, scan: _Scan, hit: _Hit) -> bool:
         """Written with the watch-list's capitals, or all in capitals ("GREATER BAY AREA").
@@ -614,7 +665,7 @@ class Matcher:
         normalised = normalise(text)
         norm = normalised.text
         scan = _Scan(text, zone, normalised, [], set())
-        hits = []
+        hits, placed = [], set()
         for last, pid in self._automaton.iter(norm):
             p = self._patterns[pid]
             start, end = last + 1 - p.length, last + 1
@@ -624,7 +675,18 @@ class Matcher:
                 continue
             if not p.latin_start and _spaced_list(text, *scan.norm.original(start, end), p.length):
                 continue
-            hits.append(_Hit(start, end, p.entity, p.alias, p.rule, p.kind == "exclude", p.kind == "acronym"))
+            hits.append(_Hit(start, end, p.entity, p.alias, p.rule, False, p.kind == "acronym"))
+            for offset, firsts in self._placements.get(pid, ()):
+                at = start + offset  # where an exclusion would start to overlap the hit
+                if not 0 <= at < len(norm) or norm[at] not in firsts:
+                    continue
+                for xid, key in firsts[norm[at]]:
+                    if (at, xid) not in placed and norm.startswith(key, at):
+                        placed.add((at, xid))
+                        x = self._patterns[xid]
+                        if self._bounded(norm, at, at + x.length, x) and (x.latin_start or not _spaced_list(
+                                text, *scan.norm.original(at, at + x.length), x.length)):
+                            hits.append(_Hit(at, at + x.length, x.entity, x.alias, None, True))
         if hits:
             hits = _join_parenthesised(_longest_first(_merge_overlaps(hits), len(norm)), norm)
             scan.redefined = {h.entity for i, h in enumerate(hits)
@@ -650,6 +712,48 @@ class Matcher:
         a, b = scan.norm.original(start, end)
         surface = unicodedata.normalize("NFKC", scan.text[a:b])
         return "".join(c for c in surface if c not in _INVISIBLE) == p.alias
+
+
+def _placements(patterns: list[_Pattern], keys: list[str]) -> dict[int, list[tuple[int, dict]]]:
+    """For each name pattern, the exclusions that can overlap one of its hits, by the offset of
+    the exclusion's start from the hit's start, then by the exclusion's first character:
+    ``{pattern: [(offset, {first character: [(exclusion pattern, its folded key)]})]}``. An exclusion
+    overlaps where the shared characters agree (旧金山大湾区 over 大湾区 at -3); one of the
+    acronym's own entity can also open the parenthesis after it ("GBA (" + exclusion), which
+    ``_redefines`` reads."""
+    exclusions = [(i, keys[i]) for i, p in enumerate(patterns) if p.kind == "exclude"]
+    out: dict[int, list[tuple[int, int, str]]] = {}
+    for i, p in enumerate(patterns):
+        if p.kind == "exclude":
+            continue
+        name = keys[i]
+        for xid, key in exclusions:
+            for offset in range(1 - len(key), len(name)):
+                lo, hi = max(0, offset), min(len(name), offset + len(key))
+                if name[lo:hi] == key[lo - offset:hi - offset]:
+                    out.setdefault(i, []).append((offset, xid, key))
+            if p.kind == "acronym" and patterns[xid].entity == p.entity:
+                out.setdefault(i, []).extend((len(name) + gap, xid, key) for gap in (1, 2))
+    grouped: dict[int, list[tuple[int, dict]]] = {}
+    for i, placements in out.items():
+        by_offset: dict[int, dict[str, list[tuple[int, str]]]] = {}
+        for offset, xid, key in placements:
+            by_offset.setdefault(offset, {}).setdefault(key[0], []).append((xid, key))
+        grouped[i] = sorted(by_offset.items())
+    return grouped
+
+
+def _stretches(hits: list[_Hit], before: int, after: int, size: int) -> list[tuple[int, int]]:
+    """The spans ``[start - before, end + after)`` around ``hits``, clipped to ``[0, size)``,
+    overlapping ones merged, in order."""
+    out: list[list[int]] = []
+    for h in sorted(hits, key=lambda h: h.start):
+        lo, hi = max(0, h.start - before), min(size, h.end + after)
+        if out and lo <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    return [(lo, hi) for lo, hi in out]
 
 
 def _spaced_list(text: str, start: int, end: int, length: int) -> bool:
