@@ -393,9 +393,9 @@ class _Scan:
     norm: Normalised
     hits: list[_Hit]
     redefined: set[str]
-    evidence: list[tuple] | None = None  # see Matcher._gather
+    context: list[tuple[int, int, int, bool, str]] | None = None  # see Matcher._gather
     starts: list[int] | None = None
-    longest: int = 0
+    hit_starts: list[int] | None = None
     complete: bool = False
 
     def original(self, hit: _Hit) -> tuple[int, int]:
@@ -468,6 +468,7 @@ class Matcher:
                 key[0] in _CJK_NUMERALS, key[-1] in _CJK_NUMERALS, rule))
         self._automaton.make_automaton()
         self._placements = _placements(self._patterns, keys)
+        self._longest = max((p.length for p in self._patterns), default=0)
         for key, roles in context_roles.items():
             self._context_reach = max(self._context_reach, len(key))
             self._context_automaton.add_word(key, len(self._contexts))
@@ -543,48 +544,54 @@ class Matcher:
         first; then acronyms, whose anchors are the entity's counted hits (so an anchored
         "Greater Bay Area" also anchors "GBA")."""
         rejected: dict[int, str] = {}
-        words = [(k, h) for k, s in enumerate(scans) for h in s.hits if h.rule is not None and not h.acronym]
-        if words:
-            whole: dict[int, str | None] | None = None  # rule -> the document's verdict
-            for k, scan in enumerate(scans):
-                if any(h.rule is not None and not h.acronym for h in scan.hits):
-                    self._gather(scan, around=True)
-            for k, hit in words:
-                reason = self._near_reason(scans[k], hit)
-                if reason == "":  # no near evidence: the whole document decides
-                    if whole is None:
-                        for scan in scans:
-                            self._gather(scan, around=False)
-                        whole = {}
-                    if hit.rule not in whole:
-                        whole[hit.rule] = self._document_evidence(scans, hit.rule)
-                    reason = whole[hit.rule]
-                    if reason == "no anchor" and self._rules[hit.rule].proper_noun \
-                            and self._capitalised(scans[k], hit):
-                        reason = None
-                if reason:
-                    rejected[id(hit)] = reason
-        named = {h.entity for s in scans for h in s.hits if not h.acronym and id(h) not in rejected}
-        redefined = set().union(*(s.redefined for s in scans))
-        for scan in scans:
-            for hit in scan.hits:
-                if hit.acronym:
-                    if hit.entity in redefined:
-                        rejected[id(hit)] = "acronym defined otherwise"
-                    elif hit.entity not in named:
-                        rejected[id(hit)] = "entity not named"
+        words: list[tuple[int, _Hit]] = []
+        acronyms: list[_Hit] = []
+        for k, scan in enumerate(scans):
+            for h in scan.hits:
+                if h.rule is not None:
+                    if h.acronym:
+                        acronyms.append(h)
+                    else:
+                        words.append((k, h))
+        rules = {h.rule for _, h in words}  # context words of other rules are not kept
+        for k, scan in enumerate(scans):
+            if any(j == k for j, _ in words):
+                self._gather(scan, rules, around=True)
+        whole: dict[int, str | None] | None = None  # rule -> the document's verdict
+        for k, hit in words:
+            reason = self._near_reason(scans[k], hit)
+            if reason == "":  # no near evidence: the whole document decides
+                if whole is None:
+                    for scan in scans:
+                        self._gather(scan, rules, around=False)
+                    whole = {}
+                if hit.rule not in whole:
+                    whole[hit.rule] = self._document_evidence(scans, hit.rule)
+                reason = whole[hit.rule]
+                if reason == "no anchor" and self._rules[hit.rule].proper_noun \
+                        and self._capitalised(scans[k], hit):
+                    reason = None
+            if reason:
+                rejected[id(hit)] = reason
+        if acronyms:
+            named = {h.entity for s in scans for h in s.hits if not h.acronym and id(h) not in rejected}
+            redefined = set().union(*(s.redefined for s in scans))
+            for hit in acronyms:
+                if hit.entity in redefined:
+                    rejected[id(hit)] = "acronym defined otherwise"
+                elif hit.entity not in named:
+                    rejected[id(hit)] = "entity not named"
         return rejected
 
-    def _gather(self, scan: _Scan, *, around: bool) -> None:
-        """Fill ``scan.evidence``: its non-acronym hits and the context words near its
-        ambiguous word hits (``around``) or in the whole text, sorted by start. An item is
-        (start, end, rule, entity, flag, word): a hit has rule -1, its entity and flag =
-        ambiguous; a context word has its rule, entity None and flag = is a veto."""
-        if scan.evidence is not None and (around or scan.complete):
+    def _gather(self, scan: _Scan, rules: set[int], *, around: bool) -> None:
+        """Fill ``scan.context``: the context words near the ambiguous word hits of ``scan``
+        (``around``) or in its whole text, for the ``rules`` of the document's ambiguous hits,
+        as sorted (start, end, rule, is veto, word as written), with ``scan.starts`` (their
+        starts) and ``scan.hit_starts``."""
+        if scan.context is not None and (around or scan.complete):
             return
         norm = scan.norm.text
-        items = [(h.start, h.end, -1, h.entity, h.rule is not None, h.alias)
-                 for h in scan.hits if not h.acronym]
+        items = []
         if self._contexts and norm:
             stretches = [(0, len(norm))]
             if around:
@@ -601,39 +608,47 @@ class Matcher:
                     if c.latin_end and end < len(norm) and _is_word(norm[end]):
                         continue
                     for rule, veto in c.roles:
-                        items.append((start, end, rule, None, veto, c.word))
-        items.sort(key=lambda item: item[0])
-        scan.evidence = items
+                        if rule in rules:
+                            items.append((start, end, rule, veto, c.word))
+        items.sort()
+        scan.context = items
         scan.starts = [item[0] for item in items]
-        scan.longest = max((item[1] - item[0] for item in items), default=0)
+        if scan.hit_starts is None:
+            scan.hit_starts = [h.start for h in scan.hits]
         scan.complete = not around
 
-    def _counts_for(self, rule_id: int, item: tuple) -> tuple[bool, bool]:
-        """(is evidence of rule ``rule_id``, is a veto) for one ``_gather`` item: the rule's
-        own context words; the entity's unambiguous hits; any hit of an anchor entity."""
-        start, end, rule, entity, flag, word = item
-        if entity is None:
-            return rule == rule_id, flag
-        r = self._rules[rule_id]
-        if entity == r.entity:
-            return not flag, False
-        return entity in r.anchored_by, False
+    def _anchors(self, rule: _Rule, h: _Hit) -> bool:
+        """Whether hit ``h`` anchors ``rule``: an unambiguous name of the rule's entity, or
+        any name (ambiguous too) of one of its anchor entities."""
+        if h.acronym:
+            return False
+        if h.entity == rule.entity:
+            return h.rule is None
+        return h.entity in rule.anchored_by
 
     def _near_reason(self, scan: _Scan, hit: _Hit) -> str | None:
         """By the evidence within the window of ``hit`` (same zone): None when the ambiguous
         word counts, why not when it does not, "" when nothing is near (the rule is in
         ``find_explained``)."""
-        window = self._rules[hit.rule].window
-        lo = bisect_left(scan.starts, hit.start - window - scan.longest)
-        hi = bisect_right(scan.starts, hit.end + window)
+        rule = self._rules[hit.rule]
+        window = rule.window
         near: tuple[int, bool, str] | None = None  # (distance, is veto, word): veto wins a tie
-        for item in scan.evidence[lo:hi]:
-            relevant, veto = self._counts_for(hit.rule, item)
-            if not relevant:
+        lo = bisect_left(scan.hit_starts, hit.start - window - self._longest)
+        hi = bisect_right(scan.hit_starts, hit.end + window)
+        own, anchored_by = rule.entity, rule.anchored_by
+        for h in scan.hits[lo:hi]:  # _anchors, inlined (the loop is hot on pages full of names)
+            if h.acronym or h.entity not in anchored_by or (h.entity == own and h.rule is not None):
                 continue
-            gap = max(item[0] - hit.end, hit.start - item[1], 0)
-            if gap <= window and (near is None or (gap, not veto) < (near[0], not near[1])):
-                near = (gap, veto, item[5])
+            gap = max(h.start - hit.end, hit.start - h.end, 0)
+            if gap <= window and (near is None or gap < near[0]):
+                near = (gap, False, h.alias)
+        lo = bisect_left(scan.starts, hit.start - window - self._context_reach)
+        hi = bisect_right(scan.starts, hit.end + window)
+        for start, end, r, veto, word in scan.context[lo:hi]:
+            if r == hit.rule:
+                gap = max(start - hit.end, hit.start - end, 0)
+                if gap <= window and (near is None or (gap, not veto) < (near[0], not near[1])):
+                    near = (gap, veto, word)
         if near is None:
             return ""
         return f"veto nearby: {near[2]}" if near[1] else None
@@ -641,13 +656,15 @@ class Matcher:
     def _document_evidence(self, scans: list[_Scan], rule_id: int) -> str | None:
         """With nothing near: a veto anywhere in the document stops the name (its reason),
         else an anchor anywhere makes it count (None), else "no anchor"."""
+        rule = self._rules[rule_id]
         anchored = False
         for scan in scans:
-            for item in scan.evidence or ():
-                relevant, veto = self._counts_for(rule_id, item)
-                if relevant and veto:
-                    return f"veto in document: {item[5]}"
-                anchored = anchored or relevant
+            for _, _, r, veto, word in scan.context or ():
+                if r == rule_id:
+                    if veto:
+                        return f"veto in document: {word}"
+                    anchored = True
+            anchored = anchored or any(self._anchors(rule, h) for h in scan.hits)
         return None if anchored else "no anchor"
 
     def _capitalised(self, scan: _Scan, hit: _Hit) -> bool:
@@ -673,7 +690,8 @@ class Matcher:
                 continue
             if p.kind == "acronym" and not self._exact(scan, start, end, p):
                 continue
-            if not p.latin_start and _spaced_list(text, *scan.norm.original(start, end), p.length):
+            if not p.latin_start and self._gapped(scan, start, end) \
+                    and _spaced_list(text, *scan.norm.original(start, end), p.length):
                 continue
             hits.append(_Hit(start, end, p.entity, p.alias, p.rule, False, p.kind == "acronym"))
             for offset, firsts in self._placements.get(pid, ()):
@@ -684,8 +702,9 @@ class Matcher:
                     if (at, xid) not in placed and norm.startswith(key, at):
                         placed.add((at, xid))
                         x = self._patterns[xid]
-                        if self._bounded(norm, at, at + x.length, x) and (x.latin_start or not _spaced_list(
-                                text, *scan.norm.original(at, at + x.length), x.length)):
+                        if self._bounded(norm, at, at + x.length, x) and (
+                                x.latin_start or not self._gapped(scan, at, at + x.length)
+                                or not _spaced_list(text, *scan.norm.original(at, at + x.length), x.length)):
                             hits.append(_Hit(at, at + x.length, x.entity, x.alias, None, True))
         if hits:
             hits = _join_parenthesised(_longest_first(_merge_overlaps(hits), len(norm)), norm)
@@ -693,6 +712,13 @@ class Matcher:
                               if h.acronym and _redefines(scan, hits, i)}
             scan.hits = [h for h in hits if not h.exclude]
         return scan
+
+    @staticmethod
+    def _gapped(scan: _Scan, start: int, end: int) -> bool:
+        """Whether normalising dropped characters (spaces, invisibles) inside ``[start, end)``:
+        only then can the hit be a spaced-out list (``_spaced_list``); a cheap test first."""
+        index = scan.norm.index
+        return index is not None and int(index[end - 1]) - int(index[start]) != end - 1 - start
 
     @staticmethod
     def _bounded(norm: str, start: int, end: int, p: _Pattern) -> bool:
