@@ -72,7 +72,7 @@ PAGE = """<!DOCTYPE html><html lang="zh"><head><meta charset="utf-8"><title>{tit
 
 def test_extract_lists_unanchored_ambiguous_names(tmp_path):
     """Bare 南沙 in a Guangzhou notice is a mention; beside 岛礁 it is listed as unanchored,
-    with the reason, in jsonl and in the table (issue 17)."""
+    with the reason, in jsonl and in the table."""
     page = tmp_path / "notice.html"
     page.write_text(PAGE.format(title="广州市关于人才政策的通知", body=(
         "增城、南沙、番禺三区试点新的人才政策，相关部门将于下月公布实施细则，欢迎各界人士提出意见建议。"

@@ -1,4 +1,4 @@
-"""Ambiguous names counted by their context (issue 17): bare sub-area names (南沙, 前海, 临港,
+"""Ambiguous names counted by their context: bare sub-area names (南沙, 前海, 临港,
 张江, 河套, G60), "Greater Bay Area" outside China, and acronyms as the document-wide case of
 the same rule. Sentences written for these tests."""
 

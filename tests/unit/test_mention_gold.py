@@ -27,7 +27,7 @@ REQUIRED_NEGATIVES = [
     "Bohai Rim", "Hebei province", "北京、天津、河北", "十三五", "十四五", "十五年", "第十五届",
     "13th Five-Year Plan", "14th Five-Year Plan", "15-year plan", "Nansha Islands", "南沙群岛",
     "河套平原", "天津临港", "Game Boy", "旧金山湾区", "珠江三角洲", "长江经济带", "环渤海",
-    # ambiguous names without their context, or with a counter-anchor (issue 17)
+    # ambiguous names without their context, or with a counter-anchor
     "目前海外", "什刹海", "天津临港经济区", "记者张江", "沪昆高速", "南沙群岛", "greater Bay Area rose",
     "The Greater Bay Area's housing market", "the GBA rise",
 ]

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 # Part of Matcher.revision: bump it whenever a matching rule changes, so that a reprocess
 # re-matches every stored version (a watch-list edit changes the revision by itself).
-MATCHER_VERSION = "2"  # 2: ambiguous aliases with anchors and vetoes (issue 17)
+MATCHER_VERSION = "2"  # 2: ambiguous aliases counted by their anchors and vetoes
 
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2e3a\u2e3b\ufe58\ufe63\uff0d\u058a\u2043"
 _APOSTROPHES = "\u2018\u2019\u02bc\u2032\uff07"
