@@ -150,7 +150,7 @@ def test_reprocess_adds_and_removes_exactly_the_anchored_bare_names(loaded, tmp_
     engine, sessions, sources = loaded
     before = _mentions(engine)  # the shipped watch-list: bare 南沙 counted where anchored
     without = load_watchlist(_watchlist_with(tmp_path, _drop_bare_nansha))
-    report = reprocess_versions(sessions, Pipeline(sessions, sources, without))
+    report = reprocess_versions(sessions, Pipeline.open(sessions, sources, without))
     after = _mentions(engine)
     removed = before - after
     assert after <= before and removed, "bare 南沙 occurs in the corpus (gne__thepaper_4)"
@@ -163,7 +163,7 @@ def test_reprocess_adds_and_removes_exactly_the_anchored_bare_names(loaded, tmp_
     assert holders and all("广州" in t and "南沙群岛" not in t for t in holders)  # anchored, no veto
 
     shipped = load_watchlist(CONFIG_DIR / "watchlist.yaml")
-    again = reprocess_versions(sessions, Pipeline(sessions, sources, shipped))
+    again = reprocess_versions(sessions, Pipeline.open(sessions, sources, shipped))
     assert _mentions(engine) == before
     assert dict(again.added) == {"nansha": len(removed)} and not again.removed
 

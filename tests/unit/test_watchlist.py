@@ -149,19 +149,6 @@ def test_folded_collisions_are_found_by_the_matcher_with_file_and_line(tmp_path)
     assert err.key == "entities.1.aliases.zh_hans.0" and "empty after normalisation" in err.message
 
 
-def test_config_imports_no_other_layer():
-    """config/watchlist.py (and the whole config package) must not import the matcher."""
-    import ast
-
-    folder = DEFAULT_PATH.parent.parent
-    for path in folder.glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            for name in names:
-                assert not name.startswith("hubwatch.") or name.startswith("hubwatch.config"), (path, name)
-
-
 AMBIGUOUS = MINIMAL + """\
     ambiguous:
       - aliases: [南沙]
