@@ -349,10 +349,6 @@ class _Hit:
     exclude: bool
     acronym: bool = False
 
-    @property
-    def ambiguous(self) -> bool:
-        return self.rule is not None
-
 
 @dataclass(frozen=True)
 class Unanchored:
