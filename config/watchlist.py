@@ -19,8 +19,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Iterator, NamedTuple
 
-from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, ValidationError,
-                      model_validator)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from hubwatch.config.loader import ConfigError, LoadedYaml, load_yaml, validation_error
 
