@@ -72,6 +72,26 @@ class CrawlSettings(_Section):
     max_pages_per_source: int = Field(200, ge=1, description="Pages fetched per source per run at most.")
 
 
+class AttachmentSettings(_Section):
+    """Limits of the files linked from pages (PDF, DOCX, OFD...): ``hubwatch.text.attachments``."""
+
+    max_bytes: int = Field(
+        50 * 1024 * 1024, gt=0, validation_alias="HUBWATCH_ATTACHMENT_MAX_BYTES",
+        description="Attachment body cap in bytes after decompression; over it: too_large.")
+    max_pages: int = Field(
+        2000, ge=1, validation_alias="HUBWATCH_ATTACHMENT_MAX_PAGES",
+        description="Pages of one PDF or OFD read at most; more: parse_limit.")
+    unpacked_max_bytes: int = Field(
+        200 * 1024 * 1024, gt=0, validation_alias="HUBWATCH_ATTACHMENT_UNPACKED_MAX_BYTES",
+        description="Bytes a DOCX or OFD zip may unpack to; more: parse_limit (a zip bomb).")
+    memory_mib: int = Field(
+        1024, ge=64, validation_alias="HUBWATCH_ATTACHMENT_MEMORY_MIB",
+        description="Address space (RLIMIT_AS) of the PDF reader's child process, MiB.")
+    seconds: float = Field(
+        60.0, gt=0, validation_alias="HUBWATCH_ATTACHMENT_SECONDS",
+        description="Wall time of the PDF reader's child process, seconds.")
+
+
 class ScheduleSettings(_Section):
     """How the deployments of prefect.yaml behave."""
 
@@ -100,6 +120,8 @@ class Settings(BaseSettings):
     fetch: FetchSettings = Field(default_factory=FetchSettings, description="The fetcher's limits.")
     crawl: CrawlSettings = Field(default_factory=CrawlSettings, description="A run's size and concurrency.")
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings, description="Deployment behaviour.")
+    attachments: AttachmentSettings = Field(default_factory=AttachmentSettings,
+                                            description="Limits of attachment files.")
 
     analyst_database_url: SecretStr | None = Field(
         default=None,

@@ -35,11 +35,18 @@ class Discovery(_Strict):
       * ``listing``: an HTML page; links matched by ``selector`` (CSS) are candidates;
         more pages through ``next_selector`` (a link to follow) or ``page_template``
         (``{n}`` = ``page_start``, ``page_start`` + 1, ...), at most ``max_pages`` listing pages.
-      * ``json``: a JSON list endpoint; ``items_path`` (dot path, empty = top level) is the
-        list, ``url_field`` / ``date_field`` / ``title_field`` name fields of each item.
+      * ``json``: a JSON list endpoint; ``items_path`` (dot path, empty = top level; a
+        ``*`` step takes every value of an object, so ``searchVO.catMap.*.listVO`` joins
+        the gov.cn search API's four lists) is the list, ``url_field`` / ``date_field`` /
+        ``title_field`` name fields of each item (dot paths too; a field holding a JSON
+        string, as Hanweb's ``urls`` does, is read as JSON). Dates: ISO text or epoch
+        numbers (13 digits: milliseconds; 0 = no date).
+      * ``script_json``: an HTML listing whose items sit as JSON inside a ``<script>``
+        (Hanweb JCMS columns: ``var listData = {articleList: [...]}``): the JSON value
+        after ``script_key`` followed by ``:`` or ``=`` is read, then as ``json``.
     """
 
-    type: Literal["feed", "sitemap", "listing", "json"]
+    type: Literal["feed", "sitemap", "listing", "json", "script_json"]
     url: str
     selector: str | None = None
     next_selector: str | None = None
@@ -50,6 +57,7 @@ class Discovery(_Strict):
     url_field: str | None = None
     date_field: str | None = None
     title_field: str | None = None
+    script_key: str | None = None
 
     @field_validator("url")
     @classmethod
@@ -62,8 +70,10 @@ class Discovery(_Strict):
     def _fields_for_type(self) -> Discovery:
         if self.type == "listing" and not self.selector:
             raise ValueError("a listing needs 'selector' (CSS selector of article links)")
-        if self.type == "json" and not self.url_field:
-            raise ValueError("a json endpoint needs 'url_field'")
+        if self.type in ("json", "script_json") and not self.url_field:
+            raise ValueError(f"a {self.type} endpoint needs 'url_field'")
+        if self.type == "script_json" and not self.script_key:
+            raise ValueError("a script_json endpoint needs 'script_key' (the name before the JSON)")
         if self.page_template and "{n}" not in self.page_template:
             raise ValueError("page_template must contain {n}")
         return self

@@ -25,7 +25,8 @@ from hubwatch.models.schema import DocumentVersion
 # In refresh order: the daily views and co_mentions read document_entities.
 MATERIALIZED_VIEWS = ("document_entities", "mention_daily", "hub_daily", "co_mentions", "mention_changes")
 ANALYST_VIEWS = ("current_documents", "current_mentions", "entities", "document_history",
-                 "version_changes", "source_health", *MATERIALIZED_VIEWS)
+                 "version_changes", "source_health", "policy_documents", "attachments",
+                 *MATERIALIZED_VIEWS)
 ANALYST_ROLE = "hubwatch_analyst"
 
 # Chinese substring search needs three characters: pg_trgm indexes trigrams.

@@ -16,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -28,7 +29,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from hubwatch.contract import DEFAULT_TIMEZONE, PRECISIONS
@@ -104,6 +105,9 @@ class Document(Base):
     gone_at: Mapped[dt.datetime | None] = mapped_column(TZ)
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
+    #: the page that links this document as an attachment (PDF, DOCX, OFD...), else NULL
+    attachment_of: Mapped[int | None] = mapped_column(
+        ForeignKey("document.id", ondelete="SET NULL"), index=True)
     versions: Mapped[list[DocumentVersion]] = relationship(back_populates="document", lazy="raise")
 
 
@@ -266,3 +270,40 @@ class Mention(Base):
         CheckConstraint("zone IN ('title', 'body')", name="zone"),
         CheckConstraint("end_offset > start_offset AND start_offset >= 0", name="offsets"),
     )
+
+
+class PolicyRecord(Base):
+    """The official-document record (公文要素) read from a version's metadata block
+    (``hubwatch.text.policy``): one row per version that has a block, since a portal
+    can fill in or correct the block while the body stays the same.
+
+    Dates are Asia/Shanghai calendar dates; ``document_number`` is normalised
+    (〔〕 around the year, ASCII digits, no spaces) so reposts on other portals group.
+    """
+
+    __tablename__ = "policy_record"
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("document_version.id", ondelete="CASCADE"), primary_key=True)
+    issuing_bodies: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
+    document_number: Mapped[str | None] = mapped_column(Text, index=True)
+    source_organ: Mapped[str | None] = mapped_column(Text)
+    document_type: Mapped[str | None] = mapped_column(Text)
+    topic: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
+    written_on: Mapped[dt.date | None] = mapped_column(Date)
+    published_on: Mapped[dt.date | None] = mapped_column(Date)
+    index_number: Mapped[str | None] = mapped_column(Text)
+    validity: Mapped[str | None] = mapped_column(Text)
+
+
+class AttachmentFile(Base):
+    """What an attachment version was read from: ``file_type`` (pdf, docx, ofd, ...), the
+    parent page's ``link_text``, ``page_count`` (None for formats without pages) and
+    ``bytes`` (the file's size as fetched, after Content-Encoding)."""
+
+    __tablename__ = "attachment_file"
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("document_version.id", ondelete="CASCADE"), primary_key=True)
+    file_type: Mapped[str] = mapped_column(Text)
+    link_text: Mapped[str | None] = mapped_column(Text)
+    page_count: Mapped[int | None] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(Integer)

@@ -23,12 +23,14 @@ from hubwatch.config.sources import CATCH_ALL_SLUG, SourceConfig
 from hubwatch.models import records
 from hubwatch.models.schema import (
     Alias,
+    AttachmentFile,
     CrawlRun,
     Document,
     DocumentUrl,
     DocumentVersion,
     Entity,
     Mention,
+    PolicyRecord,
     Snapshot,
     Source,
     VersionMatch,
@@ -37,15 +39,17 @@ from hubwatch.models.schema import (
 _WS = re.compile(r"\s+")
 
 
-def content_hash(title: str, main_text: str) -> str:
-    """SHA-256 of the normalised title + main text: what decides a new version.
+def content_hash(title: str, main_text: str, record: str = "") -> str:
+    """SHA-256 of the normalised title + main text (+ ``record``, the official-document
+    record's fingerprint when the page has one): what decides a new version.
 
     Normalisation: Unicode NFC, whitespace runs folded to one space, trimmed, so that a
     re-flowed paragraph or a changed script/counter/ad (not part of the main text) never
     makes a version (an error or placeholder page is never hashed at all: it records no
     version, so a flapping server cannot alternate two versions).
     """
-    norm = [_WS.sub(" ", unicodedata.normalize("NFC", part)).strip() for part in (title, main_text)]
+    parts = (title, main_text, record) if record else (title, main_text)  # old hashes stay valid
+    norm = [_WS.sub(" ", unicodedata.normalize("NFC", part)).strip() for part in parts]
     return hashlib.sha256("\n".join(norm).encode("utf-8")).hexdigest()
 
 
@@ -315,7 +319,8 @@ class VersionInput:
 
 def add_version(session: Session, doc_id: int, data: VersionInput,
                 mentions: Sequence[records.Mention], entity_ids: dict[str, int],
-                alias_id_map: dict[tuple[str, str], int], watchlist_revision: str) -> int | None:
+                alias_id_map: dict[tuple[str, str], int], watchlist_revision: str,
+                policy: dict | None = None, attachment: dict | None = None) -> int | None:
     """Store ``data`` as a new version of ``doc_id`` if its content differs from the version
     valid at ``data.captured_at``; return the new version id or None.
 
@@ -323,9 +328,14 @@ def add_version(session: Session, doc_id: int, data: VersionInput,
     by capture time, the neighbours' ``valid_to``/``valid_from`` are adjusted, and version
     numbers are renumbered in capture-time order. A later version with the same content
     is extended back to this capture instead of duplicated.
+
+    ``policy``: the official-document record (``policy_record`` columns) of the page,
+    stored with the new version; it is part of the content, so a changed block alone
+    makes a new version. ``attachment``: for a file linked from a page, the
+    ``attachment_file`` columns (file_type, link_text, page_count, bytes) of this version.
     """
     session.execute(select(Document.id).where(Document.id == doc_id).with_for_update())
-    digest = content_hash(data.title, data.main_text)
+    digest = content_hash(data.title, data.main_text, policy_fingerprint(policy))
     at = data.captured_at
     V = DocumentVersion
     before = session.execute(select(V.id, V.content_hash, V.valid_from).where(
@@ -351,7 +361,62 @@ def add_version(session: Session, doc_id: int, data: VersionInput,
         _renumber(session, doc_id)
     insert_mentions(session, version_id, mentions, entity_ids, alias_id_map)
     mark_matched(session, [version_id], watchlist_revision)
+    if policy is not None:
+        put_policy(session, version_id, policy)
+    if attachment is not None:
+        session.execute(insert(AttachmentFile).values(version_id=version_id, **attachment)
+                        .on_conflict_do_nothing())
     return version_id
+
+
+def set_attachment_of(session: Session, doc_id: int, parent_id: int) -> None:
+    """Record that ``doc_id`` is a file linked from the page ``parent_id`` (the first
+    page seen linking it keeps it)."""
+    session.execute(update(Document).where(Document.id == doc_id, Document.attachment_of.is_(None),
+                                           Document.id != parent_id)
+                    .values(attachment_of=parent_id))
+
+
+@dataclass(frozen=True)
+class KnownAttachment:
+    url: str
+    etag: str | None
+    last_modified: str | None
+    file_type: str | None
+    link_text: str | None
+
+
+def attachments_of(session: Session, parent_id: int) -> list[KnownAttachment]:
+    """The attachment documents of a page, with what a conditional fetch needs and the
+    file type and link text of their current version."""
+    rows = session.execute(text(
+        "SELECT d.canonical_url, d.etag, d.last_modified, f.file_type, f.link_text"
+        " FROM document d"
+        " LEFT JOIN document_version v ON v.document_id = d.id AND v.valid_to IS NULL"
+        " LEFT JOIN attachment_file f ON f.version_id = v.id"
+        " WHERE d.attachment_of = :p ORDER BY d.id"), {"p": parent_id})
+    return [KnownAttachment(*row) for row in rows]
+
+
+POLICY_COLUMNS = ("issuing_bodies", "document_number", "source_organ", "document_type", "topic",
+                  "written_on", "published_on", "index_number", "validity")
+
+
+def policy_fingerprint(policy: dict | None) -> str:
+    """The record as one stable string for the version hash ("" without a record)."""
+    if policy is None:
+        return ""
+    return "\x1f".join(str(policy.get(key) or "") for key in POLICY_COLUMNS)
+
+
+def put_policy(session: Session, version_id: int, policy: dict) -> None:
+    """Store (or replace, on a re-extract) the official-document record of a version.
+    ``policy``: the ``policy_record`` columns; dates as ``datetime.date``."""
+    values = {key: policy.get(key) for key in POLICY_COLUMNS}
+    values["issuing_bodies"] = list(values["issuing_bodies"] or [])
+    values["topic"] = list(values["topic"] or [])
+    stmt = insert(PolicyRecord).values(version_id=version_id, **values)
+    session.execute(stmt.on_conflict_do_update(index_elements=[PolicyRecord.version_id], set_=values))
 
 
 def mark_matched(session: Session, version_ids: Sequence[int], revision: str) -> int:
@@ -388,9 +453,9 @@ def versions_after(session: Session, after_id: int, limit: int, *,
     """The next ``limit`` versions by id after ``after_id`` (keyset paging), captured at or
     after ``captured_since`` (aware) when given. Rows have ``id, title, main_text``; with
     ``with_body`` also the raw body, final URL, content type, capture time, the source's
-    time zone and every derived column."""
+    time zone and every derived column; ``attachment_of`` tells a file's versions apart."""
     V = DocumentVersion
-    cols = [V.id, V.title, V.main_text]
+    cols = [V.id, V.title, V.main_text, Document.attachment_of]
     if with_body:
         cols += [V.raw_body, V.final_url, V.content_type, V.captured_at, Source.timezone,
                  *(getattr(V, c) for c in DERIVED_COLUMNS if c not in ("title", "main_text"))]

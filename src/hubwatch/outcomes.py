@@ -27,6 +27,8 @@ class Outcome(StrEnum):
     PARSE_LIMIT = "parse_limit"  # HTML too deep or too large to parse within bounds
     DECODE_ERROR = "decode_error"  # bytes that no charset rule could turn into text
     NETWORK_ERROR = "network_error"  # refused, reset, DNS failure
+    NO_TEXT = "no_text"  # read, but no text in it (an empty page; a scanned PDF without a text layer)
+    UNSUPPORTED = "unsupported"  # a format no trusted reader here opens (.doc, .wps, .xls, encrypted PDF)
 
 
 #: Outcomes after which the stored content of a document is left as it was.

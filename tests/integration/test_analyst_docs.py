@@ -144,6 +144,24 @@ def check_sources_attention(rows, c: Corpus):
         ("en-policy", 2, True, 1, 0), ("zh-policy", 0, False, 2, 1)]
 
 
+def check_policy_reposts(rows, c: Corpus):
+    # D2 and D5 carry 国办发〔2026〕7号; D3's number was only in its earlier version
+    assert [(r["document_number"], r["documents"], r["urls"]) for r in rows] == [
+        ("国办发〔2026〕7号", 2, [c.docs["D2"].url, c.docs["D5"].url])]
+
+
+def check_policy_issuer_hubs(rows, c: Corpus):
+    assert [(r["document_id"], r["hub"]) for r in rows] == [
+        (c.docs["D2"].id, hub) for hub in sorted(_hubs(c, "D2"))]
+    assert all(r["bodies"] == 2 and r["written_on"] == dt.date(2026, 11, 20) for r in rows)
+
+
+def check_attachments(rows, c: Corpus):
+    d6 = c.docs["D6"]
+    assert [(r["document_number"], r["parent_url"], r["url"], r["file_type"], r["page_count"])
+            for r in rows] == [("国办发〔2026〕7号", c.docs["D2"].url, d6.url, "pdf", 3)]
+
+
 CHECKS = {
     "weekly-trend-per-hub": check_weekly_trend,
     "newly-mention-fyp15": check_newly_fyp15,
@@ -159,6 +177,9 @@ CHECKS = {
     "title-changes": check_title_changes,
     "fyp15-share-by-day": check_fyp15_share,
     "sources-needing-attention": check_sources_attention,
+    "policy-reposts-by-number": check_policy_reposts,
+    "policy-issuer-hubs": check_policy_issuer_hubs,
+    "attachments-of-policy-documents": check_attachments,
 }
 
 

@@ -108,7 +108,7 @@ def test_login_role_from_the_guide(pg_admin, pg_name):
         seed(session)
         session.execute(text(f"CREATE ROLE {person} LOGIN IN ROLE {ANALYST_ROLE}"))
         session.execute(text(f"SET LOCAL ROLE {person}"))
-        assert session.execute(text("SELECT count(*) FROM current_documents")).scalar_one() == 5
+        assert session.execute(text("SELECT count(*) FROM current_documents")).scalar_one() == 6
         assert _denied(session, "SELECT * FROM document_version")
         session.rollback()
     engine.dispose()

@@ -11,6 +11,11 @@ Five documents in three sources, seven entities (three sub-areas), two crawl run
   mentions qianhai (gba sub-area) and gba.
 * D5 (zh-policy): same day as D2, no date, no mention.
 
+Official-document records (``POLICY``): D2 and D5 carry the same document number (one
+document posted twice); D3's first version had a block that its current version lacks.
+D6 (zh-policy) is a PDF attached to D2 (``attachment_of``), first seen three days ago,
+without a mention.
+
 ``Corpus`` keeps the facts the tests derive expected results from.
 """
 
@@ -33,6 +38,22 @@ ENTITIES = [(1, "bth", None), (2, "gba", None), (3, "yrd", None), (4, "fyp15", N
 SURFACES = {"bth": ["Beijing-Tianjin-Hebei", "京津冀"], "gba": ["Greater Bay Area", "粤港澳大湾区"],
             "yrd": ["Yangtze River Delta", "长三角"], "fyp15": ["15th Five-Year Plan", "十五五"],
             "hengqin": ["Hengqin"], "qianhai": ["Qianhai"], "xiongan": ["Xiong'an"]}
+# version id -> policy_record columns
+POLICY = {
+    21: dict(issuing_bodies=["国务院办公厅", "国家发展改革委"], document_number="国办发〔2026〕7号",
+             source_organ="中国政府网", document_type="意见", topic=["科技、教育", "科技"],
+             written_on=dt.date(2026, 11, 20), published_on=dt.date(2026, 11, 22),
+             index_number="000014349/2026-00107", validity="有效"),
+    51: dict(issuing_bodies=["国务院办公厅"], document_number="国办发〔2026〕7号", source_organ=None,
+             document_type="意见", topic=[], written_on=dt.date(2026, 11, 20), published_on=None,
+             index_number=None, validity=None),
+    31: dict(issuing_bodies=["科技部"], document_number="国科发〔2026〕1号", source_organ=None,
+             document_type="通知", topic=[], written_on=None, published_on=None,
+             index_number=None, validity=None),
+}
+
+# version id -> attachment_file columns
+ATTACHMENT_FILES = {61: dict(file_type="pdf", link_text="实施细则", page_count=3, bytes=48213)}
 
 
 @dataclass
@@ -65,6 +86,7 @@ class Doc:
     first_seen_at: dt.datetime
     versions: list[Version]
     gone_at: dt.datetime | None = None
+    attachment_of: int | None = None
 
     @property
     def current(self) -> Version:
@@ -119,6 +141,9 @@ def _build(now: dt.datetime) -> Corpus:
                 "Qianhai and the Greater Bay Area.")], gone_at=fixed(2026, 11, 20))
     d.docs["D5"] = Doc(5, 2, "https://zh.example/d5", day_ago, [
         Version(51, 1, day_ago, "区域发展", "区域协调发展取得新进展。")])
+    three_days = now - dt.timedelta(days=3)
+    d.docs["D6"] = Doc(6, 2, "https://zh.example/files/d2-rules.pdf", three_days, [
+        Version(61, 1, three_days, "实施细则", "第一条 为落实本意见，制定本细则。")], attachment_of=2)
     return d
 
 
@@ -142,9 +167,9 @@ def _insert_doc(session: Session, doc: Doc) -> None:
     entity_ids = {key: eid for eid, key, _ in ENTITIES}
     session.execute(text(
         "INSERT INTO document (id, source_id, canonical_url, first_seen_at, last_fetched_at, "
-        "gone_at) VALUES (:i, :s, :u, :f, :l, :g)"),
+        "gone_at, attachment_of) VALUES (:i, :s, :u, :f, :l, :g, :a)"),
         {"i": doc.id, "s": doc.source_id, "u": doc.url, "f": doc.first_seen_at,
-         "l": doc.current.valid_from, "g": doc.gone_at})
+         "l": doc.current.valid_from, "g": doc.gone_at, "a": doc.attachment_of})
     for v in doc.versions:
         session.execute(text(
             "INSERT INTO document_version (id, document_id, version_no, captured_at, valid_from,"
@@ -154,6 +179,18 @@ def _insert_doc(session: Session, doc: Doc) -> None:
             {"i": v.id, "d": doc.id, "n": v.no, "vf": v.valid_from, "vt": v.valid_to,
              "u": doc.url, "t": v.title, "x": v.text, "p": v.published_at,
              "pp": "minute" if v.published_at else None})
+        if v.id in POLICY:
+            session.execute(text(
+                "INSERT INTO policy_record (version_id, issuing_bodies, document_number,"
+                " source_organ, document_type, topic, written_on, published_on, index_number,"
+                " validity) VALUES (:version_id, :issuing_bodies, :document_number, :source_organ,"
+                " :document_type, :topic, :written_on, :published_on, :index_number, :validity)"),
+                {"version_id": v.id, **POLICY[v.id]})
+        if v.id in ATTACHMENT_FILES:
+            session.execute(text(
+                "INSERT INTO attachment_file (version_id, file_type, link_text, page_count, bytes)"
+                " VALUES (:v, :file_type, :link_text, :page_count, :bytes)"),
+                {"v": v.id, **ATTACHMENT_FILES[v.id]})
         for key, start, end, surface in v.mentions():
             session.execute(text(
                 "INSERT INTO mention (version_id, entity_id, surface, zone, start_offset,"

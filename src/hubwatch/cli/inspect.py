@@ -24,12 +24,17 @@ def inspect_target(target: str, *, original_url: str | None = None,
     with offset or None), published_precision, author, language, canonical_url, outcome,
     error, mentions (entity, surface, start, end, zone), unanchored (ambiguous names found in
     the title or main text but not counted: entity, surface, start, end, zone, reason; see
-    ``Matcher.find_explained``) and, when asked, boilerplate_mentions.
+    ``Matcher.find_explained``), policy (the official-document record: issuing_bodies ...
+    validity as in the ``policy_documents`` view, dates as ISO dates; None when the page
+    shows no block) and, when asked, boilerplate_mentions.
+    A PDF, DOCX or OFD file (by its bytes, or its name's ending) is read as an attachment:
+    its line has ``file_type`` and ``page_count`` too, the file's link text is unknown so
+    ``title`` is its file name; ``.doc``/``.wps`` give the outcome ``unsupported``.
     """
     record: dict = {"file": None, "url": original_url, "title": None, "text": None,
                     "published_at": None, "published_precision": None, "author": None,
                     "language": None, "canonical_url": None, "outcome": None, "error": None,
-                    "mentions": [], "unanchored": []}
+                    "mentions": [], "unanchored": [], "policy": None}
     if target.startswith(("http://", "https://")):
         record["url"] = target
         body, content_type, fetched_at, final_url = _fetch(target, record)
@@ -54,9 +59,12 @@ def _fetch(url: str, record: dict):
     from hubwatch.config.settings import get_settings
     from hubwatch.crawl.fetch import Fetcher
     from hubwatch.crawl.urls import host_of
+    from hubwatch.text.attachments import file_type_of
 
-    with Fetcher(get_settings().fetch) as fetcher:
-        res = fetcher.fetch(url, allowed_hosts={host_of(url)}, expect="page")
+    settings = get_settings()
+    kind = {"expect": "any", "max_bytes": settings.attachments.max_bytes} if file_type_of(url) else {}
+    with Fetcher(settings.fetch) as fetcher:
+        res = fetcher.fetch(url, allowed_hosts={host_of(url)}, **{"expect": "page", **kind})
     if res.outcome != Outcome.OK:
         record.update(outcome=str(res.outcome), error=res.error or f"HTTP {res.status}")
         return None, None, None, None
@@ -65,7 +73,13 @@ def _fetch(url: str, record: dict):
 
 def _extract(record: dict, body: bytes, content_type, fetched_at, final_url, with_bp: bool):
     from hubwatch.config.settings import get_settings
+    from hubwatch.text.attachments import file_type_of, sniff_type
     from hubwatch.text.extract import ExtractError, parse_page
+
+    kind = sniff_type(body)
+    named = file_type_of(record["file"] or final_url or "")
+    if kind or named:
+        return _attachment(record, body, named if kind in (None, "doc") and named else kind)
 
     try:
         page = parse_page(body, url=final_url, content_type=content_type, fetched_at=fetched_at)
@@ -79,7 +93,7 @@ def _extract(record: dict, body: bytes, content_type, fetched_at, final_url, wit
         title=page.title, text=page.text, author=page.author, language=page.language,
         published_at=page.published_at.isoformat() if page.published_at else None,
         published_precision=page.published_precision, canonical_url=page.canonical_url,
-        outcome=Outcome.OK.value,
+        outcome=Outcome.OK.value, policy=page.policy.as_dict() if page.policy else None,
         mentions=[{"entity": m.entity, "surface": m.surface, "start": m.start, "end": m.end,
                    "zone": m.zone} for m in mentions],
         unanchored=[{"entity": u.entity, "surface": u.surface, "start": u.start, "end": u.end,
@@ -88,6 +102,28 @@ def _extract(record: dict, body: bytes, content_type, fetched_at, final_url, wit
         record["boilerplate_mentions"] = [
             {"entity": m.entity, "surface": m.surface, "block": i}
             for i, block in enumerate(page.boilerplate) for m in matcher.find_in(block)]
+    return record
+
+
+def _attachment(record: dict, body: bytes, kind: str) -> dict:
+    from hubwatch.config.settings import get_settings
+    from hubwatch.text.attachments import AttachmentError, Limits, extract_attachment
+
+    settings = get_settings()
+    caps = settings.attachments
+    limits = Limits(max_pages=caps.max_pages, max_unpacked_bytes=caps.unpacked_max_bytes,
+                    memory_mib=caps.memory_mib, seconds=caps.seconds)
+    name = Path(record["file"] or record["url"] or "").name
+    record.update(file_type=kind, page_count=None, title=name)
+    try:
+        found = extract_attachment(body, kind, limits)
+    except AttachmentError as exc:
+        record.update(outcome=exc.outcome, error=str(exc))
+        return record
+    mentions = _matcher(settings.watchlist_file).find(name, found.text)
+    record.update(text=found.text, page_count=found.page_count, outcome=Outcome.OK.value,
+                  mentions=[{"entity": m.entity, "surface": m.surface, "start": m.start,
+                             "end": m.end, "zone": m.zone} for m in mentions])
     return record
 
 

@@ -115,7 +115,7 @@ def _run_endpoint(ep: Discovery, fetch: Fetch, tz: ZoneInfo
     urls = [ep.url]
     done: set[str] = set()
     pages = 0
-    while urls and pages < (ep.max_pages if ep.type == "listing" else MAX_SITEMAPS):
+    while urls and pages < (ep.max_pages if ep.type in ("listing", "script_json") else MAX_SITEMAPS):
         url = urls.pop(0)
         if url in done:
             continue
@@ -220,14 +220,22 @@ def _listing(ep: Discovery, res: FetchResult, tz: ZoneInfo) -> tuple[list[Candid
     from hubwatch.text.decode import decode_html
 
     soup = BeautifulSoup(decode_html(res.body, res.headers.get("content-type")).text, "lxml")
+    # Hanweb JCMS columns write their items as HTML fragments in CDATA records of a
+    # <script type="text/xml"> datastore, rendered by JavaScript: read them as HTML too.
+    records = [m for script in soup.select("script[type='text/xml'], datastore")
+               for m in _CDATA.findall(script.get_text())]
+    stored = BeautifulSoup("".join(records), "lxml") if records else None
     try:
-        anchors = soup.select(ep.selector)
+        anchors = soup.select(ep.selector) + (stored.select(ep.selector) if stored else [])
         nexts = soup.select(ep.next_selector) if ep.next_selector else []
     except ValueError as exc:  # soupsieve.SelectorSyntaxError is a ValueError
         raise FeedError(f"bad CSS selector: {exc}") from None
     links = [urljoin(res.final_url, a["href"].strip()) for a in anchors if a.get("href")]
     more = [urljoin(res.final_url, a["href"]) for a in nexts if a.get("href")][:1]
     return [Candidate(u) for u in links if u.startswith("http")], more
+
+
+_CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.S)
 
 
 def _json(ep: Discovery, res: FetchResult, tz: ZoneInfo) -> tuple[list[Candidate], list[str]]:
@@ -237,25 +245,84 @@ def _json(ep: Discovery, res: FetchResult, tz: ZoneInfo) -> tuple[list[Candidate
         data = json.loads(decode_html(res.body, res.headers.get("content-type")).text)
     except ValueError as exc:
         raise FeedError(f"JSON list is not valid JSON: {exc}") from None
-    for part in filter(None, ep.items_path.split(".")):
-        data = data.get(part) if isinstance(data, dict) else None
-    if not isinstance(data, list):
+    return _json_items(ep, data, res, tz), []
+
+
+def _script_json(ep: Discovery, res: FetchResult, tz: ZoneInfo) -> tuple[list[Candidate], list[str]]:
+    """Items written as JSON into a ``<script>`` of an HTML listing (the page renders
+    them with JavaScript): the JSON value after ``script_key:`` or ``script_key =``."""
+    from hubwatch.text.decode import decode_html
+
+    page = decode_html(res.body, res.headers.get("content-type")).text
+    key = re.compile(rf"(?<![\w$]){re.escape(ep.script_key)}[\"']?\s*[:=]\s*")
+    for script in _SCRIPT.finditer(page):
+        for match in key.finditer(script.group(1)):
+            try:
+                data, _ = _DECODER.raw_decode(script.group(1), match.end())
+            except ValueError:
+                continue  # a JavaScript expression, not JSON: try the next occurrence
+            return _json_items(ep, data, res, tz), []
+    raise FeedError(f"no JSON after {ep.script_key!r} in any <script> of the page")
+
+
+_SCRIPT = re.compile(r"<script\b[^>]*>(.*?)</script\s*>", re.S | re.I)
+_DECODER = json.JSONDecoder()
+
+
+def _json_items(ep: Discovery, data, res: FetchResult, tz: ZoneInfo) -> list[Candidate]:
+    items = _at_path(data, ep.items_path)
+    if items is None:
         raise FeedError(f"items_path {ep.items_path!r} does not lead to a list")
     out = []
-    for item in data:
-        if not isinstance(item, dict) or not item.get(ep.url_field):
+    for item in items:
+        url = _field(item, ep.url_field)
+        if not url:
             continue
-        when = _parse_date(str(item.get(ep.date_field) or ""), tz) if ep.date_field else None
-        title = str(item.get(ep.title_field)) if ep.title_field and item.get(ep.title_field) else None
-        out.append(Candidate(urljoin(res.final_url, str(item[ep.url_field]).strip()), when, title))
-    return out, []
+        when = _parse_date(str(_field(item, ep.date_field) or ""), tz) if ep.date_field else None
+        title = _field(item, ep.title_field) if ep.title_field else None
+        out.append(Candidate(urljoin(res.final_url, str(url).strip()), when,
+                             str(title) if title else None))
+    return out
+
+
+def _at_path(data, path: str) -> list | None:
+    """The list at a dot path; a ``*`` step flattens every value of an object."""
+    nodes = [data]
+    for part in filter(None, path.split(".")):
+        step = []
+        for node in nodes:
+            if not isinstance(node, dict):
+                continue
+            step.extend(node.values() if part == "*" else [node.get(part)])
+        nodes = [n for n in step if n is not None]
+    lists = [n for n in nodes if isinstance(n, list)]
+    if not lists:
+        return None
+    return [item for found in lists for item in found]
+
+
+def _field(item, path: str | None):
+    """A dot-path field of an item; a step holding a JSON string is read as JSON."""
+    value = item
+    for part in (path or "").split("."):
+        if isinstance(value, str) and value.lstrip().startswith("{"):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return None
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 def _parse_date(value: str, tz: ZoneInfo) -> dt.datetime | None:
-    """ISO-like dates from sitemaps and JSON lists; naive ones are in the source's zone."""
+    """ISO-like dates from sitemaps and JSON lists (naive ones are in the source's zone),
+    or epoch seconds / milliseconds (13 digits); 0 means no date."""
     value = value.strip()
     if not value:
         return None
+    if value.isdigit():
+        stamp = int(value) / (1000 if len(value) >= 12 else 1)
+        return dt.datetime.fromtimestamp(stamp, dt.UTC) if stamp > 0 else None
     for candidate in (value, value.replace(" ", "T", 1), value[:10]):
         try:
             parsed = dt.datetime.fromisoformat(candidate.replace("Z", "+00:00"))
@@ -265,4 +332,5 @@ def _parse_date(value: str, tz: ZoneInfo) -> dt.datetime | None:
     return None
 
 
-_PARSERS = {"feed": _feed, "sitemap": _sitemap, "listing": _listing, "json": _json}
+_PARSERS = {"feed": _feed, "sitemap": _sitemap, "listing": _listing, "json": _json,
+            "script_json": _script_json}

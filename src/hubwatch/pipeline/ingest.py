@@ -32,6 +32,15 @@ from hubwatch.crawl.urls import host_of, is_allowed, normalize_url, trusted_cano
 from hubwatch.mentions.match import Matcher
 from hubwatch.models import store
 from hubwatch.outcomes import Outcome
+from hubwatch.text.attachments import (
+    ATTACHMENT_EXTRACTOR_VERSION,
+    AttachmentError,
+    AttachmentLink,
+    Limits,
+    extract_attachment,
+    file_type_of,
+    sniff_type,
+)
 from hubwatch.text.extract import EXTRACTOR_VERSION, ExtractError, Page, parse_page
 
 log = logging.getLogger(__name__)
@@ -186,6 +195,13 @@ class Pipeline:
         self.counts = RunCounts()
         self.progress = progress or (lambda kind, n: None)
         self.source_ids, self.entity_ids, self.alias_ids = ids.source_ids, ids.entity_ids, ids.alias_ids
+        limits = self.settings.attachments
+        self.limits = Limits(max_pages=limits.max_pages, max_unpacked_bytes=limits.unpacked_max_bytes,
+                             memory_mib=limits.memory_mib, seconds=limits.seconds)
+        # page URL -> (its document, its attachment links): left by _store_page for the
+        # thread that fetched the page, which then fetches the files (fetch_and_store).
+        self._links: dict[str, tuple[int, list[AttachmentLink]]] = {}
+        self._links_lock = threading.Lock()
 
     @classmethod
     def open(cls, session_factory: sessionmaker[Session], sources: list[SourceConfig],
@@ -283,10 +299,14 @@ class Pipeline:
         mentions = self.matcher.find(page.title, page.text)
         version_id = store.add_version(session, doc_id, self._version(res, page, canonical),
                                        mentions, self.entity_ids,
-                                       self.alias_ids, self.matcher.revision)
+                                       self.alias_ids, self.matcher.revision,
+                                       policy=_policy_row(page))
         store.touch_document(session, doc_id, fetched_at=res.fetched_at, etag=res.etag,
                              last_modified=res.last_modified, available=True)
         store.link_snapshot(session, snap_id, document_id=doc_id, version_id=version_id)
+        if page.attachments:
+            with self._links_lock:
+                self._links[res.url] = (doc_id, page.attachments)
         self.counts.add(new_documents=int(created), new_versions=int(bool(version_id)),
                         unchanged=int(not version_id), without_date=int(not page.published_at),
                         without_text=int(not page.text.strip()))
@@ -300,7 +320,8 @@ class Pipeline:
         if canonical == own:
             return own
         claimed = store.current_hash_of(session, canonical)
-        if claimed is not None and claimed[1] not in (None, store.content_hash(page.title, page.text)):
+        digest = store.content_hash(page.title, page.text, store.policy_fingerprint(_policy_row(page)))
+        if claimed is not None and claimed[1] not in (None, digest):
             known = store.find_document(session, own) or store.find_document(session, res.url)
             if known is None or known.id != claimed[0]:
                 return own
@@ -359,6 +380,7 @@ class Pipeline:
                         last_modified=known.last_modified if known and known.has_version else None)
             try:
                 self.store_fetch(res, src, seen_as=variants[url])
+                self.fetch_attachments(res, known.id if known else None, fetcher, src)
             except Exception:  # one bad page must not end the run; logged with its URL
                 log.exception("storing %s failed", url)
                 self.counts.count("store_error")
@@ -366,6 +388,84 @@ class Pipeline:
 
         with ThreadPoolExecutor(max_workers=self.settings.crawl.fetch_workers) as pool:
             list(pool.map(one, urls))
+
+    # -- attachments -------------------------------------------------------------------
+    def fetch_attachments(self, page: FetchResult, known_id: int | None, fetcher,
+                          source: SourceConfig | None) -> None:
+        """Fetch the files a page links (PDF, DOCX, OFD...), with the page's allowed
+        hosts, politeness and headers, conditionally where stored before; also those
+        stored for a page that answered 304 (a file can change while its page does not).
+        Links outside the source's allowed hosts are not fetched."""
+        with self._links_lock:
+            parent_id, links = self._links.pop(page.url, (known_id, []))
+        if parent_id is None or page.outcome not in (Outcome.OK, Outcome.NOT_MODIFIED):
+            return
+        with self.sessions() as session:
+            known = {normalize_url(k.url): k for k in store.attachments_of(session, parent_id)}
+        wanted = {normalize_url(link.url): link for link in links}
+        for url, k in known.items():
+            wanted.setdefault(url, AttachmentLink(k.url, k.link_text or "", k.file_type or file_type_of(k.url) or ""))
+        hosts = set(source.allowed_hosts) if source else {host_of(page.final_url)}
+        fetch = self._bound_fetch(fetcher, source, page.final_url)
+        for url, link in wanted.items():
+            if not is_allowed(url, hosts):
+                continue
+            with self.sessions() as session:
+                doc = store.find_document(session, url)
+            res = fetch(url, expect="any", max_bytes=self.settings.attachments.max_bytes,
+                        etag=doc.etag if doc and doc.has_version else None,
+                        last_modified=doc.last_modified if doc and doc.has_version else None)
+            try:
+                self.store_attachment(res, source, parent_id, link)
+            except Exception:  # one bad file must not end the run; logged with its URL
+                log.exception("storing attachment %s failed", url)
+                self.counts.count("store_error")
+
+    def store_attachment(self, res: FetchResult, source: SourceConfig | None, parent_id: int,
+                         link: AttachmentLink) -> str:
+        """Store one attachment fetch in one transaction: a document of its own (the
+        page's source), linked to its page, versioned by its text, with mentions. A file
+        that cannot be read is recorded with its outcome and cause; returns the outcome."""
+        slug = source.slug if source else CATCH_ALL_SLUG
+        with self.sessions.begin() as session:
+            snap_id = store.record_snapshot(session, **self._snapshot_values(res, slug, "http"))
+            if res.outcome != Outcome.OK:
+                outcome, mentions = self._apply(session, snap_id, res, source)
+            else:
+                outcome, mentions = self._store_file(session, snap_id, res, slug, parent_id, link)
+        self.counts.count(outcome, mentions)
+        return outcome
+
+    def _store_file(self, session: Session, snap_id: int, res: FetchResult, slug: str,
+                    parent_id: int, link: AttachmentLink) -> tuple[str, list[str]]:
+        kind = _file_type(res.body, link.url)
+        try:
+            found = extract_attachment(res.body, kind, self.limits)
+        except AttachmentError as exc:
+            store.set_snapshot_outcome(session, snap_id, exc.outcome, str(exc))
+            return exc.outcome, []
+        canonical = normalize_url(res.final_url)
+        doc_id, created = store.resolve_document(
+            session, canonical_url=canonical, urls=[res.url, res.final_url, *res.redirects],
+            source_id=self.source_ids[slug], seen_at=res.fetched_at)
+        store.set_attachment_of(session, doc_id, parent_id)
+        title = link.link_text or canonical.rsplit("/", 1)[-1]
+        mentions = self.matcher.find(title, found.text)
+        version = store.VersionInput(
+            captured_at=res.fetched_at, final_url=res.final_url, canonical_url=canonical,
+            content_type=res.headers.get("content-type"), raw_body=res.body, encoding=None,
+            title=title, main_text=found.text, published_at=None, published_precision=None,
+            author=None, language=None, extractor_version=ATTACHMENT_EXTRACTOR_VERSION)
+        version_id = store.add_version(
+            session, doc_id, version, mentions, self.entity_ids, self.alias_ids,
+            self.matcher.revision, attachment=dict(file_type=kind, link_text=link.link_text or None,
+                                                   page_count=found.page_count, bytes=len(res.body)))
+        store.touch_document(session, doc_id, fetched_at=res.fetched_at, etag=res.etag,
+                             last_modified=res.last_modified, available=True)
+        store.link_snapshot(session, snap_id, document_id=doc_id, version_id=version_id)
+        self.counts.add(new_documents=int(created), new_versions=int(bool(version_id)),
+                        unchanged=int(not version_id))
+        return Outcome.OK.value, [m.entity for m in mentions] if version_id else []
 
     def _bound_fetch(self, fetcher, source: SourceConfig | None, url: str | None = None):
         hosts = set(source.allowed_hosts) if source else {host_of(url)} if url else set()
@@ -384,8 +484,23 @@ class Pipeline:
         for res in read_warc(path, self.settings.fetch.max_bytes):
             try:
                 self.store_fetch(res, self.source_for(res.url), via="warc")
+                with self._links_lock:  # an archive's pages are not followed to their files
+                    self._links.pop(res.url, None)
             except Exception:
                 log.exception("storing archived %s failed", res.url)
                 self.counts.count("store_error")
             self.progress("done", 1)
+
+
+def _file_type(body: bytes, url: str) -> str:
+    """The file's type from its bytes; an OLE2 file (.doc, .wps, .xls alike) by its name."""
+    sniffed, named = sniff_type(body), file_type_of(url)
+    if sniffed == "doc" and named in ("doc", "wps", "xls"):
+        return named
+    return sniffed or named or "unknown"
+
+
+def _policy_row(page: Page) -> dict | None:
+    """The page's official-document record as ``policy_record`` columns, or None."""
+    return vars(page.policy) if page.policy is not None else None
 

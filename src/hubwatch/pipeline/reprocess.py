@@ -66,11 +66,14 @@ def _process(session: Session, rows, pipeline, extract: bool, report: ReprocessR
     for row in rows:
         report.versions_seen += 1
         title, body = row.title, row.main_text
-        if extract:
+        if extract and row.attachment_of is None:  # a file's text is not HTML: kept as read
             fields = _reextract(row)
             if fields is None:
                 report.extract_errors += 1
             else:
+                policy = fields.pop("policy")
+                if policy is not None:  # a re-extract reads the block too (older versions lack it)
+                    store.put_policy(session, row.id, policy)
                 # Rewrite only what changed: a wide-row update also rewrites the row's
                 # full-text and trigram index entries, which costs more than extraction.
                 changed = {k: v for k, v in fields.items() if getattr(row, k) != v}
@@ -95,4 +98,6 @@ def _reextract(row) -> dict | None:
                           fetched_at=row.captured_at, site_timezone=row.timezone)
     except ExtractError:
         return None
-    return page_fields(page) | {"content_hash": store.content_hash(page.title, page.text)}
+    policy = vars(page.policy) if page.policy is not None else None
+    return page_fields(page) | {"policy": policy, "content_hash": store.content_hash(
+        page.title, page.text, store.policy_fingerprint(policy))}

@@ -24,8 +24,10 @@ from hubwatch.contract import DEFAULT_TIMEZONE
 from hubwatch.crawl.urls import absolute_url, normalize_url
 from hubwatch.outcomes import Outcome
 from hubwatch.text import textblocks as _blocks
+from hubwatch.text.attachments import AttachmentLink, attachment_links
 from hubwatch.text.dates import PRECISIONS, date_from_url, parse_date
 from hubwatch.text.decode import DecodeError, decode_html, sniff_binary
+from hubwatch.text.policy import PolicyRecord, drop_elements, gov_meta_time, read_policy
 
 #: Bump whenever the output for the same bytes can change (stored per version).
 EXTRACTOR_VERSION = "1.2.0"
@@ -39,6 +41,10 @@ MAX_DEPTH = 500
 # Plain etree elements: lxml.html's element classes cost a lookup per node and add nothing here.
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True, default_doctype=False)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
+# libxml2 stops at the first </html> (gov.cn templates close it early, then write the
+# page): dropping the end tags lets the document run to the end of the body, where the
+# parser closes every open element itself. (Stopgap until issue 11's body fix lands.)
+_END_TAGS = re.compile(r"</(?:html|body)\s*>", re.IGNORECASE)
 _TIME_VALUES = etree.XPath("//*[@itemprop='datePublished']/@content | //*[@itemprop='datePublished']/@datetime"
                            " | //time[@pubdate]/@datetime")
 # Site-name separators in <title>: spaced dashes/bars/dots, or _ | ｜ -- :: in any spacing
@@ -68,6 +74,8 @@ class Page:
     boilerplate: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     encoding: str | None = None  # Python codec the body was decoded with
+    policy: PolicyRecord | None = None  # the official-document block (text.policy), if any
+    attachments: list[AttachmentLink] = field(default_factory=list)  # links to PDF, DOCX, OFD...
 
 
 class ExtractError(Exception):
@@ -95,6 +103,10 @@ def parse_page(body: bytes, *, url: str | None, content_type: str | None, fetche
     doc, encoding = _parse(body, content_type, max_bytes, max_depth)
     meta = _Meta.read(doc, url)
     links = _links(doc, meta.base)
+    files = attachment_links(doc, meta.base)
+    # The official-document block is metadata: read it, then keep its labels out of the text.
+    policy, block = read_policy(doc, site_timezone)
+    drop_elements(block)
     walked = _blocks.walk(doc)
     title = _title(meta, walked.headings)
     main, boilerplate = _blocks.main_text(walked, title)
@@ -105,7 +117,8 @@ def parse_page(body: bytes, *, url: str | None, content_type: str | None, fetche
     return Page(title=title, text=text, published_at=published[0] if published else None,
                 published_precision=published[1] if published else None,
                 author=_author(meta, main, walked), language=_language(meta.lang, title + text),
-                canonical_url=meta.canonical, boilerplate=boilerplate, links=links, encoding=encoding)
+                canonical_url=meta.canonical, boilerplate=boilerplate, links=links, encoding=encoding,
+                policy=policy, attachments=files)
 
 
 def _parse(body: bytes, content_type: str | None, max_bytes: int, max_depth: int) -> tuple[etree._Element, str]:
@@ -121,6 +134,7 @@ def _parse(body: bytes, content_type: str | None, max_bytes: int, max_depth: int
     if not decoded.text.strip():
         return etree.fromstring("<html><body></body></html>", parser=_PARSER), decoded.encoding
     text = _XML_DECL.sub("", decoded.text, count=1)  # lxml refuses str input that names an encoding
+    text = _END_TAGS.sub("", text)
     try:
         doc = etree.fromstring(text, parser=_PARSER)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
@@ -265,7 +279,8 @@ def _refuse_placeholder(raw_title: str, text: str, walked: _blocks.Walk) -> None
 
 _DATE_KEYS = ("article:published_time", "og:article:published_time", "published_time", "pubdate", "publishdate",
               "publish-date", "publish_date", "datepublished", "dc.date.issued", "dc.date", "dc.date.created",
-              "sailthru.date", "parsely-pub-date", "weibo:article:create_at", "og:release_date", "date")
+              "sailthru.date", "parsely-pub-date", "weibo:article:create_at", "og:release_date",
+              "firstpublishedtime", "date")
 
 
 def _published(meta: _Meta, walked: _blocks.Walk, url: str | None, fetched_at: datetime, tz: str) -> tuple[datetime, str] | None:
@@ -277,7 +292,8 @@ def _published(meta: _Meta, walked: _blocks.Walk, url: str | None, fetched_at: d
         return parse_date(value, base=fetched_at, tz=tz) if isinstance(value, str) else None
 
     explicit = parse(meta.jsonld_value("datePublished", "dateCreated"))
-    for value in (*(meta.tags.get(key) for key in _DATE_KEYS), *meta.time_values):
+    tags = {**meta.tags, "firstpublishedtime": gov_meta_time(meta.tags.get("firstpublishedtime"))}
+    for value in (*(tags.get(key) for key in _DATE_KEYS), *meta.time_values):
         explicit = explicit or parse(value)
     visible = next((d for d in map(parse, walked.dated_text()) if d), None)
     in_url = date_from_url(url, base=fetched_at, tz=tz)
