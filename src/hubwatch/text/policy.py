@@ -56,6 +56,17 @@ _LABEL_ANY = "|".join(sorted(map(re.escape, LABELS), key=len, reverse=True))
 _SEGMENT = re.compile(rf"【\s*({_LABEL_ANY})\s*】|(?<![\u4e00-\u9fff])({_LABEL_ANY})\s*[：:]")
 # Any short Chinese label with a colon ends the value before it (浏览次数：, 字号：).
 _ANY_LABEL = re.compile(r"【[^】\n]{1,8}】|[\u4e00-\u9fff]{2,6}\s*[：:]")
+# Substrings one of which every block's text holds: Chinese labels end in a full-width
+# colon or sit in 【】; th-cell labels without a colon start with these words.
+_GATE = ("：", "【", "发文", "文号", "索引号", "发布", "成文", "公文", "有效性")
+
+
+def _may_hold_block(text: str) -> bool:
+    """Could the page hold a block at all. Substring tests only: they run in C over even
+    a page carrying megabytes of script."""
+    return any(piece in text for piece in _GATE)
+
+
 _DATE = re.compile(r"(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})")
 _YEAR_BRACKETS = re.compile(r"[\[(（【〖﹝〔［{<《]\s*(\d{4})\s*[\])）】〗﹞〕］}>》]")
 _BODY_SPLIT = re.compile(r"[\u2002\u2003\u3000\s,，;；、]+")
@@ -151,24 +162,49 @@ def _norm_label(text: str) -> str:
     return _SPACE.sub("", text).strip("：:【】[]").strip()
 
 
-def _text(el: etree._Element) -> str:
-    """The element's text with ``<br>`` and block children as line breaks."""
+class _TooLong(Exception):
+    pass
+
+
+def _text(el: etree._Element, limit: int | None = None) -> str:
+    """The element's text with ``<br>`` and block children as line breaks; None-free.
+    With ``limit``: raises ``_TooLong`` as soon as the text passes ``limit`` characters
+    (a page's large containers are never read whole)."""
     parts: list[str] = []
+    size = 0
+
+    def add(piece: str | None) -> None:
+        nonlocal size
+        if piece:
+            parts.append(piece)
+            size += len(piece)
+            if limit is not None and size > limit:
+                raise _TooLong
 
     def walk(node: etree._Element) -> None:
-        if node.text:
-            parts.append(node.text)
+        add(node.text)
         for child in node:
             if not isinstance(child.tag, str):
-                parts.append(child.tail or "")
+                add(child.tail)
                 continue
             if child.tag in ("br", "p", "div", "li", "tr"):
-                parts.append("\n")
+                add("\n")
             if child.tag not in ("script", "style"):
                 walk(child)
-            parts.append(child.tail or "")
+            add(child.tail)
 
     walk(el)
+    return "".join(parts)
+
+
+def _short_text(el: etree._Element, limit: int) -> str | None:
+    """The element's plain text, or None when it is longer than ``limit`` characters."""
+    parts, size = [], 0
+    for piece in el.itertext():
+        parts.append(piece)
+        size += len(piece)
+        if size > limit:
+            return None
     return "".join(parts)
 
 
@@ -197,9 +233,13 @@ def read_policy(doc: etree._Element, tz: str = "Asia/Shanghai"
     body = doc.find(".//body")
     if body is None:
         body = doc
+    # One pass in C over the page's text first: most pages name no label at all.
+    if not _may_hold_block(etree.tostring(body, method="text", encoding=str)):
+        return None, []
     found = _Found()
-    _read_cells(body, found)
-    _read_lines(body, found)
+    marked = _marked_elements(body)
+    _read_cells(body, marked, found)
+    _read_lines(body, marked, found)
     if not found.labels or all(label in _WEAK for label in found.labels) and len(found.labels) < 2:
         return None, []
     meta = _meta(doc)
@@ -233,30 +273,69 @@ def _meta(doc: etree._Element) -> dict[str, str]:
     return tags
 
 
-def _read_cells(body: etree._Element, found: _Found) -> None:
+# Only text that could hold a label is looked at: a colon, a closing 【】 bracket, or a
+# th/dt cell (labels without a colon); the elements above those few text nodes are few.
+_MARK = re.compile(r"[\u4e00-\u9fff]\s*[：:]|】")  # a Chinese label's colon, or a closing 】
+_COLONS = re.compile(r"[：:】]")
+_SKIP_TEXT = frozenset({"script", "style", "noscript", "template"})
+_CELL_TAGS = frozenset({"td", "th", "span", "li", "dt", "dd", "b", "strong", "label", "em", "div", "p", "font"})
+_LINE_TAGS = frozenset({"p", "div", "span", "td", "li", "section", "font"})
+
+
+def _marked_elements(body: etree._Element) -> list[etree._Element]:
+    """The elements holding marked text (their own text, or a child's tail), in document
+    order, each once."""
+    seen: dict[etree._Element, None] = {}
+    for el in body.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el.text and el.tag not in _SKIP_TEXT and (el.tag in ("th", "dt") or _MARK.search(el.text)):
+            seen.setdefault(el, None)
+        parent = el.getparent()
+        if el.tail and parent is not None and _MARK.search(el.tail):
+            seen.setdefault(parent, None)
+    return sorted(seen, key=_order(body)) if seen else []
+
+
+def _order(body: etree._Element):
+    index = {el: i for i, el in enumerate(body.iter())}
+    return lambda el: index.get(el, 0)
+
+
+def _label_cell(el: etree._Element) -> tuple[etree._Element, str] | None:
+    """The innermost element at or above ``el`` (two levels at most) whose whole text is
+    a label (with its colon, or in a th/dt), and that label."""
+    for candidate in (el, el.getparent(), el.getparent().getparent() if el.getparent() is not None else None):
+        if candidate is None or candidate.tag not in _CELL_TAGS:
+            continue
+        raw = _short_text(candidate, 40)
+        if raw is None:
+            return None
+        label = _norm_label(raw)
+        if label in LABELS and len(label) <= _CELL_MAX and (
+                candidate.tag in ("th", "dt") or _MARKED.search(raw.strip())):
+            return candidate, label
+    return None
+
+
+def _read_cells(body: etree._Element, marked: list[etree._Element], found: _Found) -> None:
     """Label/value cells: an element whose whole text is a label, its value in the next
     sibling element. The enclosing table/list is the block when it holds little else."""
     groups: dict[etree._Element, list[tuple[etree._Element, etree._Element | None, str]]] = {}
-    for el in body.iter("td", "th", "span", "li", "dt", "dd", "b", "strong", "label", "em", "div", "p"):
-        raw = "".join(el.itertext())
-        if len(raw) > 40:
-            continue
-        label = _norm_label(raw)
-        if label not in LABELS or len(label) > _CELL_MAX:
-            continue
-        if el.tag not in ("th", "dt") and not _MARKED.search(raw.strip()):
-            continue  # a bare word (日期) in a cell is not a label without its colon
-        if any(_norm_label("".join(c.itertext())) == label for c in el.iterdescendants()
-               if isinstance(c.tag, str)):
-            continue  # the innermost element is the label (li > span: the span)
+    cells: dict[etree._Element, str] = {}
+    for el in marked:
+        hit = _label_cell(el)
+        if hit is not None:
+            cells.setdefault(*hit)
+    for el, label in cells.items():
         value_el = el.getnext()
         container = next((a for a in el.iterancestors() if a.tag in _CONTAINERS), el.getparent())
         groups.setdefault(container, []).append((el, value_el, label))
-    for container, cells in groups.items():
-        if len(cells) < 2:
+    for container, members in groups.items():
+        if len(members) < 2:
             continue
         covered = 0
-        for el, value_el, label in cells:
+        for el, value_el, label in members:
             value = "".join(value_el.itertext()) if value_el is not None else (el.tail or "")
             found.put(label, value)
             covered += len(_SPACE.sub("", "".join(el.itertext()) + value))
@@ -264,33 +343,45 @@ def _read_cells(body: etree._Element, found: _Found) -> None:
         if whole <= covered * 2 + 100:  # a layout table around the whole page stays
             found.elements.append(container)
         else:
-            found.elements.extend(x for el, value_el, _ in cells for x in (el, value_el) if x is not None)
+            found.elements.extend(x for el, value_el, _ in members for x in (el, value_el) if x is not None)
 
 
-def _read_lines(body: etree._Element, found: _Found) -> None:
+def _read_lines(body: etree._Element, marked: list[etree._Element], found: _Found) -> None:
     """Label lines (``【发布单位】…<br>【发布文号】…``, ``发布日期：… 信息来源：…``):
     the smallest element whose short text holds two labelled segments or more."""
     taken = set(found.elements)
-    hits: list[tuple[etree._Element, list[tuple[str, str]]]] = []
-    for el in body.iter("p", "div", "span", "td", "li", "section", "font"):
-        if any(a in taken for a in el.iterancestors()) or el in taken:
-            continue
-        text = _text(el)
-        if len(text.strip()) > _LINE_MAX:
-            continue
-        segments = _segments(text)
-        if len(segments) >= 2:
-            hits.append((el, segments))
-    chosen = [(el, segs) for el, segs in hits
-              if not any(other is not el and el in set(other.iterancestors()) for other, _ in hits)]
-    for el, segments in chosen:
-        for label, value in segments:
+    hits: dict[etree._Element, list[tuple[str, str]]] = {}
+    texts: dict[etree._Element, str] = {}
+    for start in marked:
+        # the element of the marked text and its short ancestors (a line's spans sit in a div)
+        for el in (start, *start.iterancestors()):
+            if taken and (el in taken or any(a in taken for a in el.iterancestors())):
+                break
+            if el.tag not in _LINE_TAGS:
+                continue
+            if el not in texts:
+                try:
+                    texts[el] = _text(el, limit=_LINE_MAX * 3)  # slack for indentation
+                except _TooLong:
+                    texts[el] = ""
+                    break
+            if len(texts[el].strip()) > _LINE_MAX or not texts[el]:
+                break
+            segments = _segments(texts[el])
+            if len(segments) >= 2:
+                hits.setdefault(el, segments)
+    chosen = [el for el in hits if not any(other is not el and el in set(other.iterancestors())
+                                           for other in hits)]
+    for el in chosen:
+        for label, value in hits[el]:
             found.put(label, value)
         found.elements.append(el)
 
 
 def _segments(text: str) -> list[tuple[str, str]]:
     """(label, value) pairs of a line; text before the first label must be short."""
+    if len(_COLONS.findall(text)) < 2:
+        return []  # two labelled segments need two colons or brackets
     out = []
     matches = list(_SEGMENT.finditer(text))
     if not matches or len(_SPACE.sub("", text[:matches[0].start()])) > 10:
