@@ -276,7 +276,11 @@ def attachment_links(doc: etree._Element, base: str | None) -> list[AttachmentLi
 
     seen: dict[str, AttachmentLink] = {}
     for anchor in doc.iter("a"):
-        url = absolute_url(anchor.get("href"), base)
+        href = (anchor.get("href") or "").strip()
+        # the file ending first, on the raw href (cheap): most links are pages
+        if not href or not file_type_of(href.split("#")[0].split("?")[0]):
+            continue
+        url = absolute_url(href, base)
         kind = file_type_of(url) if url else None
         if not kind or not url.startswith(("http://", "https://")):
             continue
