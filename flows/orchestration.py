@@ -27,6 +27,7 @@ from hubwatch.flows.deployments import forward_domain_logs, late_start_reason
 from hubwatch.models.analytics import weekly_summary_markdown
 from hubwatch.pipeline.ingest import ProgressHook
 from hubwatch.pipeline.runs import RunHandle, crawl_run, run_batch
+from hubwatch.outcomes import SUCCEEDED
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +64,13 @@ def summary_markdown(flow_name: str, run_id: int, status: str, counts: dict) -> 
     lines = [f"# hubwatch {flow_name} run {run_id}: {status}", "", "| measure | value |",
              "| --- | --- |"]
     for key in ("pages_fetched", "discovery_fetches", "not_modified", "new_documents",
-                "new_versions", "gone", "errors", "duplicates_skipped"):
+                "new_versions", "gone", "without_text", "errors", "duplicates_skipped"):
         lines.append(f"| {key.replace('_', ' ')} | {counts.get(key, 0)} |")
     mentions = counts.get("mentions_by_entity") or {}
     lines += ["", "Mentions in new versions by entity: "
               + (", ".join(f"{k} {v}" for k, v in sorted(mentions.items())) or "none")]
     errors = Counter(counts.get("outcomes") or {}) + Counter(counts.get("discovery_outcomes") or {})
-    errors = {k: v for k, v in errors.items() if k not in ("ok", "not_modified", "gone")}
+    errors = {k: v for k, v in errors.items() if k not in SUCCEEDED}
     if errors:
         lines.append("Errors by outcome: " + ", ".join(f"{k} {v}" for k, v in sorted(errors.items())))
     return "\n".join(lines) + "\n"

@@ -207,6 +207,8 @@ class Snapshot(Base):
     attempts: Mapped[int] = mapped_column(SmallInteger, server_default=text("1"))
     outcome: Mapped[str] = mapped_column(Text)
     error_message: Mapped[str | None] = mapped_column(Text)
+    # Every URL the fetch passed through before final_url: HTTP redirects and redirect stubs.
+    redirects: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     new_version: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     version_id: Mapped[int | None] = mapped_column(ForeignKey("document_version.id",
                                                               ondelete="SET NULL"))

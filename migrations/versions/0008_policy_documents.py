@@ -9,12 +9,11 @@ Attachments (PDF, DOCX, OFD, ... linked from a page) are documents of their own:
 ``current_documents`` gains ``attachment_of`` (appended, so ``CREATE OR REPLACE`` keeps
 the views and grants built on it; ``documents_as_of``, which returns its row type, is
 replaced to match); the view ``attachments`` lists the current attachment versions.
-Outcomes ``unsupported`` (a format no trusted reader opens) and ``no_text`` (issue 11's
-word, added here too while that change is not on main) join the CHECK.
+The outcome ``unsupported`` (a format no trusted reader opens) joins the CHECK.
 
 Downgrade: ``current_documents`` and ``documents_as_of`` keep an ``attachment_of``
 column that is always NULL (a view cannot lose a column without dropping everything built
-on it); ``unsupported``/``no_text`` snapshots become ``parse_limit``/``ok``.
+on it); ``unsupported`` snapshots become ``parse_limit``.
 
 Why a table of its own and not columns on ``document_version``: most pages (commentary,
 news) have no block, and the block can change while the body does not, so the record
@@ -22,7 +21,7 @@ belongs to the version but is optional. ``document_number`` is indexed because t
 analyst's first question is "where else was 国发〔2025〕12号 posted?".
 
 Revision ID: 0008
-Revises: 0004 (re-chained onto main's head at rebase)
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0008"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
@@ -50,8 +49,8 @@ JOIN policy_record p ON p.version_id = cd.version_id
 
 OLD_OUTCOMES = ("ok", "not_modified", "gone", "http_error", "deferred", "host_skipped", "timeout",
                 "too_large", "binary", "blocked_page", "redirect_loop", "blocked_redirect", "robots",
-                "bad_feed", "parse_limit", "decode_error", "network_error")
-NEW_OUTCOMES = (*OLD_OUTCOMES, "no_text", "unsupported")
+                "bad_feed", "parse_limit", "decode_error", "network_error", "no_text")
+NEW_OUTCOMES = (*OLD_OUTCOMES, "unsupported")
 
 # {attachment_of} is d.attachment_of after upgrade, NULL::bigint after downgrade.
 CURRENT_DOCUMENTS = """
@@ -150,7 +149,6 @@ def downgrade() -> None:
     op.drop_constraint(op.f("fk_document_attachment_of_document"), "document", type_="foreignkey")
     op.drop_column("document", "attachment_of")
     op.execute("UPDATE snapshot SET outcome = 'parse_limit' WHERE outcome = 'unsupported'")
-    op.execute("UPDATE snapshot SET outcome = 'ok' WHERE outcome = 'no_text'")
     op.drop_constraint(op.f("ck_snapshot_outcome"), "snapshot", type_="check")
     op.create_check_constraint(op.f("ck_snapshot_outcome"), "snapshot", _check(OLD_OUTCOMES))
 

@@ -27,9 +27,14 @@ class Outcome(StrEnum):
     PARSE_LIMIT = "parse_limit"  # HTML too deep or too large to parse within bounds
     DECODE_ERROR = "decode_error"  # bytes that no charset rule could turn into text
     NETWORK_ERROR = "network_error"  # refused, reset, DNS failure
-    NO_TEXT = "no_text"  # read, but no text in it (an empty page; a scanned PDF without a text layer)
+    NO_TEXT = "no_text"  # read, but no text: main text empty or under the threshold, a scanned PDF; no version
     UNSUPPORTED = "unsupported"  # a format no trusted reader here opens (.doc, .wps, .xls, encrypted PDF)
 
 
 #: Outcomes after which the stored content of a document is left as it was.
 NO_CONTENT = frozenset(o for o in Outcome if o is not Outcome.OK)
+
+#: Outcomes after which the site worked as a working site does (not fetch failures):
+#: a 404/410 for one page, or a page that was served but carries no main text, says
+#: nothing bad about the source.
+SUCCEEDED = frozenset({Outcome.OK, Outcome.NOT_MODIFIED, Outcome.GONE, Outcome.NO_TEXT})

@@ -26,7 +26,9 @@ def inspect_target(target: str, *, original_url: str | None = None,
     the title or main text but not counted: entity, surface, start, end, zone, reason; see
     ``Matcher.find_explained``), policy (the official-document record: issuing_bodies ...
     validity as in the ``policy_documents`` view, dates as ISO dates; None when the page
-    shows no block) and, when asked, boilerplate_mentions.
+    shows no block), pager_links (the other pages of a multi-page article; a URL's are
+    fetched and their texts stitched, as the pipeline does) and, when asked,
+    boilerplate_mentions.
     A PDF, DOCX or OFD file (by its bytes, or its name's ending) is read as an attachment:
     its line has ``file_type`` and ``page_count`` too, the file's link text is unknown so
     ``title`` is its file name; ``.doc``/``.wps`` give the outcome ``unsupported``.
@@ -34,16 +36,17 @@ def inspect_target(target: str, *, original_url: str | None = None,
     record: dict = {"file": None, "url": original_url, "title": None, "text": None,
                     "published_at": None, "published_precision": None, "author": None,
                     "language": None, "canonical_url": None, "outcome": None, "error": None,
-                    "mentions": [], "unanchored": [], "policy": None}
+                    "mentions": [], "unanchored": [], "policy": None, "pager_links": []}
+    article = None
     if target.startswith(("http://", "https://")):
         record["url"] = target
-        body, content_type, fetched_at, final_url = _fetch(target, record)
+        body, content_type, fetched_at, final_url, article = _fetch(target, record)
     else:
         record["file"] = target
         body, content_type, fetched_at, final_url = _read(target, record)
     if body is None:
         return record
-    return _extract(record, body, content_type, fetched_at, final_url, with_boilerplate)
+    return _extract(record, body, content_type, fetched_at, final_url, with_boilerplate, article)
 
 
 def _read(path: str, record: dict):
@@ -58,23 +61,29 @@ def _read(path: str, record: dict):
 def _fetch(url: str, record: dict):
     from hubwatch.config.settings import get_settings
     from hubwatch.crawl.fetch import Fetcher
+    from hubwatch.contract import DEFAULT_TIMEZONE
     from hubwatch.crawl.urls import host_of
+    from hubwatch.pipeline.paging import collect
     from hubwatch.text.attachments import file_type_of
 
     settings = get_settings()
     kind = {"expect": "any", "max_bytes": settings.attachments.max_bytes} if file_type_of(url) else {}
+    article = None
     with Fetcher(settings.fetch) as fetcher:
         res = fetcher.fetch(url, allowed_hosts={host_of(url)}, **{"expect": "page", **kind})
+        if not kind:  # an attachment has no pager
+            article = collect(res, DEFAULT_TIMEZONE,
+                              lambda u, **kw: fetcher.fetch(u, allowed_hosts={host_of(url)}, **kw))
     if res.outcome != Outcome.OK:
         record.update(outcome=str(res.outcome), error=res.error or f"HTTP {res.status}")
-        return None, None, None, None
-    return res.body, res.headers.get("content-type"), res.fetched_at, res.final_url
+        return None, None, None, None, None
+    return res.body, res.headers.get("content-type"), res.fetched_at, res.final_url, article
 
 
-def _extract(record: dict, body: bytes, content_type, fetched_at, final_url, with_bp: bool):
+def _extract(record: dict, body: bytes, content_type, fetched_at, final_url, with_bp: bool, article=None):
     from hubwatch.config.settings import get_settings
     from hubwatch.text.attachments import file_type_of, sniff_type
-    from hubwatch.text.extract import ExtractError, parse_page
+    from hubwatch.text.extract import ExtractError, parse_page, require_text
 
     kind = sniff_type(body)
     named = file_type_of(record["file"] or final_url or "")
@@ -82,7 +91,8 @@ def _extract(record: dict, body: bytes, content_type, fetched_at, final_url, wit
         return _attachment(record, body, named if kind in (None, "doc") and named else kind)
 
     try:
-        page = parse_page(body, url=final_url, content_type=content_type, fetched_at=fetched_at)
+        page = require_text(article.stitched() if article is not None else
+                            parse_page(body, url=final_url, content_type=content_type, fetched_at=fetched_at))
     except ExtractError as exc:
         record.update(outcome=str(exc.outcome), error=str(exc))
         return record
@@ -94,6 +104,7 @@ def _extract(record: dict, body: bytes, content_type, fetched_at, final_url, wit
         published_at=page.published_at.isoformat() if page.published_at else None,
         published_precision=page.published_precision, canonical_url=page.canonical_url,
         outcome=Outcome.OK.value, policy=page.policy.as_dict() if page.policy else None,
+        pager_links=page.pager_links,
         mentions=[{"entity": m.entity, "surface": m.surface, "start": m.start, "end": m.end,
                    "zone": m.zone} for m in mentions],
         unanchored=[{"entity": u.entity, "surface": u.surface, "start": u.start, "end": u.end,

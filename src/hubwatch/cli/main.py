@@ -238,6 +238,7 @@ def _page_table(record: dict) -> None:
         table.add_row("unanchored", "\n".join(
             f"{u['entity']} {u['zone']}[{u['start']}:{u['end']}] {u['surface']}: {u['reason']}"
             for u in record["unanchored"]))
+    table.add_row("pager_links", "\n".join(record.get("pager_links") or []) or "-")
     if "boilerplate_mentions" in record:
         table.add_row("boilerplate", "\n".join(
             f"{m['entity']} {m['surface']}" for m in record["boilerplate_mentions"]) or "-")

@@ -35,6 +35,7 @@ from hubwatch.crawl.bounded import (
 from hubwatch.crawl.netguard import GuardedTransport, blocked_cause, guarded, is_internal, resolve
 from hubwatch.crawl.robots import ROBOTS_MAX_BYTES, RobotsPolicy, policy_from_fetch
 from hubwatch.outcomes import Outcome
+from hubwatch.crawl.stubs import stub_target
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 Expect = Literal["page", "feed", "robots", "any"]
@@ -217,7 +218,10 @@ class Fetcher:
                 return resp
             location = resp.headers.get("location", "").strip()
             if resp.status not in REDIRECT_STATUSES or not location:
-                return self._final(c, current, resp)
+                # A redirect stub (meta refresh, location script) is followed like a 3xx.
+                location = stub_target(resp.body, current) if c.expect == "page" and resp.status == 200 else None
+                if not location:
+                    return self._final(c, current, resp)
             nxt = _strip_fragment(urljoin(current, location))
             c.redirects.append(current)
             if nxt in seen:

@@ -28,10 +28,12 @@ from hubwatch.config.watchlist import Watchlist
 from hubwatch.contract import DEFAULT_TIMEZONE
 from hubwatch.crawl.discover import Candidate, discover
 from hubwatch.crawl.fetch import FetchResult
+from hubwatch.pipeline import paging
+from hubwatch.pipeline.paging import Article
 from hubwatch.crawl.urls import host_of, is_allowed, normalize_url, trusted_canonical
 from hubwatch.mentions.match import Matcher
 from hubwatch.models import store
-from hubwatch.outcomes import Outcome
+from hubwatch.outcomes import SUCCEEDED, Outcome
 from hubwatch.text.attachments import (
     ATTACHMENT_EXTRACTOR_VERSION,
     AttachmentError,
@@ -41,7 +43,7 @@ from hubwatch.text.attachments import (
     file_type_of,
     sniff_type,
 )
-from hubwatch.text.extract import EXTRACTOR_VERSION, ExtractError, Page, parse_page
+from hubwatch.text.extract import EXTRACTOR_VERSION, ExtractError, Page, parse_page, require_text
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +100,7 @@ class RunCounts:
 
     def as_dict(self) -> dict:
         """The summary stored in ``crawl_run.counts`` and shown at the end of a run."""
-        ok_like = {"ok", "not_modified", "gone"}
+        ok_like = {str(o) for o in SUCCEEDED}
         with self._lock:
             failed = [n for counter in (self.outcomes, self.discovery_outcomes)
                       for o, n in counter.items() if o not in ok_like]
@@ -229,10 +231,13 @@ class Pipeline:
 
     # -- storing one fetch -----------------------------------------------------------
     def store_fetch(self, res: FetchResult, source: SourceConfig | None, *,
-                    via: str = "http", seen_as: Iterable[str] = ()) -> str:
+                    via: str = "http", seen_as: Iterable[str] = (), article: Article | None = None) -> str:
         """Store one fetch (page purpose) in one transaction; return the outcome recorded.
 
         ``seen_as``: other URLs the page was linked as; they map to its document too.
+        ``article``: ``res`` already parsed, with the article's other pages when it has a
+        pager (``hubwatch.pipeline.paging.collect``): one document keyed on the first
+        page's canonical URL, the pages' texts stitched, every page URL mapped to it.
         A page that fails to decode or extract is recorded with that outcome and its
         cause; the run goes on. Returns ``"duplicate"`` for an archived fetch stored
         before (nothing is written then). Two runs storing the same article at once may
@@ -246,7 +251,7 @@ class Pipeline:
                     if snap_id is None:
                         self.counts.add(duplicates=1)
                         return "duplicate"
-                    outcome, mentions = self._apply(session, snap_id, res, source, tuple(seen_as))
+                    outcome, mentions = self._apply(session, snap_id, res, source, tuple(seen_as), article)
                 break
             except OperationalError as exc:
                 if attempt == DEADLOCK_RETRIES or not isinstance(
@@ -264,12 +269,13 @@ class Pipeline:
                     body_sha256=hashlib.sha256(res.body).hexdigest() if res.body else None,
                     body_bytes=len(res.body) if res.body is not None else None,
                     attempts=res.attempts, outcome=str(res.outcome), error_message=res.error,
+                    redirects=list(res.redirects) or None,
                     via=via, purpose=purpose)
 
-    def _apply(self, session: Session, snap_id: int, res: FetchResult,
-               source: SourceConfig | None, seen_as: tuple[str, ...] = ()) -> tuple[str, list[str]]:
+    def _apply(self, session: Session, snap_id: int, res: FetchResult, source: SourceConfig | None,
+               seen_as: tuple[str, ...] = (), article: Article | None = None) -> tuple[str, list[str]]:
         if res.outcome == Outcome.OK:
-            return self._store_page(session, snap_id, res, source, seen_as)
+            return self._store_page(session, snap_id, res, source, seen_as, article)
         known = store.find_document(session, res.url) or store.find_document(
             session, normalize_url(res.url))
         if known is not None:
@@ -280,24 +286,34 @@ class Pipeline:
         return str(res.outcome), []
 
     def _store_page(self, session: Session, snap_id: int, res: FetchResult,
-                    source: SourceConfig | None, seen_as: tuple[str, ...] = ()
-                    ) -> tuple[str, list[str]]:
+                    source: SourceConfig | None, seen_as: tuple[str, ...] = (),
+                    article: Article | None = None) -> tuple[str, list[str]]:
         tz = source.timezone if source else DEFAULT_TIMEZONE
         try:
-            page = parse_page(res.body, url=res.final_url, content_type=res.headers.get(
-                "content-type"), fetched_at=res.fetched_at, site_timezone=tz)
+            page = require_text(article.stitched() if article else paging.parse(res, tz))
         except ExtractError as exc:
             store.set_snapshot_outcome(session, snap_id, exc.outcome, str(exc))
+            if exc.outcome == Outcome.NO_TEXT:
+                self._no_text(session, snap_id, res)
             return str(exc.outcome), []
         slug = source.slug if source else CATCH_ALL_SLUG
         hosts = set(source.allowed_hosts) if source else {host_of(res.final_url)}
-        canonical = self._canonical(session, res, page, hosts)
-        urls = [res.url, res.final_url, normalize_url(res.url), *res.redirects, *seen_as]
+        first = res
+        if article is not None and article.paged:
+            # Keyed on the first page: its fetch when there is one, else its URL.
+            first, first_page = article.first()
+            canonical = (self._canonical(session, first, first_page, hosts) if article.pages[0][0] == 1
+                         else normalize_url(article.first_url))
+        else:
+            canonical = self._canonical(session, res, page, hosts)
+        urls = [res.url, res.final_url, normalize_url(res.url), *res.redirects, *seen_as,
+                *(article.urls() if article is not None else ())]
         doc_id, created = store.resolve_document(
             session, canonical_url=canonical, urls=urls, source_id=self.source_ids[slug],
             seen_at=res.fetched_at)
         mentions = self.matcher.find(page.title, page.text)
-        version_id = store.add_version(session, doc_id, self._version(res, page, canonical),
+        pages = len(article.pages) if article is not None and article.paged else 1
+        version_id = store.add_version(session, doc_id, self._version(first, page, canonical, pages),
                                        mentions, self.entity_ids,
                                        self.alias_ids, self.matcher.revision,
                                        policy=_policy_row(page))
@@ -308,9 +324,19 @@ class Pipeline:
             with self._links_lock:
                 self._links[res.url] = (doc_id, page.attachments)
         self.counts.add(new_documents=int(created), new_versions=int(bool(version_id)),
-                        unchanged=int(not version_id), without_date=int(not page.published_at),
-                        without_text=int(not page.text.strip()))
+                        unchanged=int(not version_id), without_date=int(not page.published_at))
         return Outcome.OK.value, [m.entity for m in mentions] if version_id else []
+
+    def _no_text(self, session: Session, snap_id: int, res: FetchResult) -> None:
+        """A page served without main text: no version (a document that had text must not
+        get an empty one, which would read as an edit removing everything); the snapshot
+        is linked to the document already known under the URL, whose versions stay."""
+        self.counts.add(without_text=1)
+        known = next((d for u in (res.final_url, res.url, normalize_url(res.final_url))
+                      if (d := store.find_document(session, u)) is not None), None)
+        if known is not None:
+            store.link_snapshot(session, snap_id, document_id=known.id)
+            store.touch_document(session, known.id, fetched_at=res.fetched_at)
 
     def _canonical(self, session: Session, res: FetchResult, page: Page, hosts: set[str]) -> str:
         """The URL to key the document on (see flows.urls.trusted_canonical), distrusting a
@@ -327,10 +353,13 @@ class Pipeline:
                 return own
         return canonical
 
-    def _version(self, res: FetchResult, page: Page, canonical: str) -> store.VersionInput:
+    def _version(self, res: FetchResult, page: Page, canonical: str, pages: int = 1) -> store.VersionInput:
+        """The version row; a text stitched from ``pages`` pages says so in its
+        ``extractor_version`` (``1.3.0+pages3``): its raw body is the first page's only."""
         return store.VersionInput(
             captured_at=res.fetched_at, final_url=res.final_url, canonical_url=canonical,
-            content_type=res.headers.get("content-type"), raw_body=res.body, **page_fields(page))
+            content_type=res.headers.get("content-type"), raw_body=res.body,
+            **(page_fields(page) | ({} if pages == 1 else {"extractor_version": f"{EXTRACTOR_VERSION}+pages{pages}"})))
 
     def record_discovery(self, res: FetchResult, outcome: str, error: str | None,
                          source: SourceConfig) -> None:
@@ -379,7 +408,8 @@ class Pipeline:
             res = fetch(url, expect="page", etag=known.etag if known and known.has_version else None,
                         last_modified=known.last_modified if known and known.has_version else None)
             try:
-                self.store_fetch(res, src, seen_as=variants[url])
+                article = paging.collect(res, src.timezone if src else DEFAULT_TIMEZONE, fetch)
+                self.store_fetch(res, src, seen_as=variants[url], article=article)
                 self.fetch_attachments(res, known.id if known else None, fetcher, src)
             except Exception:  # one bad page must not end the run; logged with its URL
                 log.exception("storing %s failed", url)

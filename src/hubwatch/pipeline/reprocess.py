@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from hubwatch.contract import DEFAULT_TIMEZONE
 from hubwatch.models import store
 from hubwatch.pipeline.ingest import page_fields
-from hubwatch.text.extract import ExtractError, parse_page
+from hubwatch.outcomes import Outcome
+from hubwatch.text.extract import ExtractError, parse_page, require_text
 
 BATCH = 500
 
@@ -30,13 +31,15 @@ class ReprocessReport:
     versions_rewritten: int = 0
     versions_reextracted: int = 0
     extract_errors: int = 0
+    kept_without_text: int = 0
     added: Counter = field(default_factory=Counter)
     removed: Counter = field(default_factory=Counter)
 
     def as_dict(self) -> dict:
         return {"versions_seen": self.versions_seen, "versions_rewritten": self.versions_rewritten,
                 "versions_reextracted": self.versions_reextracted,
-                "extract_errors": self.extract_errors, "mentions_added": dict(self.added),
+                "extract_errors": self.extract_errors, "kept_without_text": self.kept_without_text,
+                "mentions_added": dict(self.added),
                 "mentions_removed": dict(self.removed)}
 
 
@@ -68,8 +71,11 @@ def _process(session: Session, rows, pipeline, extract: bool, report: ReprocessR
         title, body = row.title, row.main_text
         if extract and row.attachment_of is None:  # a file's text is not HTML: kept as read
             fields = _reextract(row)
-            if fields is None:
+            if isinstance(fields, str):
+                # The stored version stays as it is: re-extraction that finds no text
+                # (or fails) must not blank a text the page once gave.
                 report.extract_errors += 1
+                report.kept_without_text += fields == Outcome.NO_TEXT
             else:
                 policy = fields.pop("policy")
                 if policy is not None:  # a re-extract reads the block too (older versions lack it)
@@ -92,12 +98,20 @@ def _process(session: Session, rows, pipeline, extract: bool, report: ReprocessR
     store.mark_matched(session, [r.id for r in rows], pipeline.matcher.revision)
 
 
-def _reextract(row) -> dict | None:
+def _reextract(row) -> dict | str:
+    """The derived fields from the stored raw body, or the outcome word of the failure."""
     try:
-        page = parse_page(row.raw_body, url=row.final_url, content_type=row.content_type,
-                          fetched_at=row.captured_at, site_timezone=row.timezone)
-    except ExtractError:
-        return None
+        page = require_text(parse_page(row.raw_body, url=row.final_url, content_type=row.content_type,
+                                       fetched_at=row.captured_at, site_timezone=row.timezone))
+    except ExtractError as exc:
+        return exc.outcome
+    fields = page_fields(page)
+    # A stitched multi-page article (extractor_version "...+pagesN") stores its first page's
+    # body only, which cannot give the whole text again: the stored text stays, the rest is
+    # re-derived from the first page.
+    if "+pages" in (row.extractor_version or ""):
+        fields |= {"main_text": row.main_text,
+                   "extractor_version": f"{fields['extractor_version']}+{row.extractor_version.partition('+')[2]}"}
     policy = vars(page.policy) if page.policy is not None else None
-    return page_fields(page) | {"policy": policy, "content_hash": store.content_hash(
-        page.title, page.text, store.policy_fingerprint(policy))}
+    return fields | {"policy": policy, "content_hash": store.content_hash(
+        page.title, fields["main_text"], store.policy_fingerprint(policy))}

@@ -26,7 +26,7 @@ _CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "一": 1, "二": 2, "三":
 _MONTHS = {m: i + 1 for i, m in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))}
 
-_TIME = r"(?:\s*(?:T|\s)?\s*(?P<H>[01]?\d|2[0-3])\s*[:：时]\s*(?P<M>[0-5]\d)(?:\s*[:：分]\s*(?P<S>[0-5]\d)(?:\.\d+)?)?(?:\s*秒)?)?"
+_TIME = r"(?:\s*(?:T|\s|-)?\s*(?P<H>[01]?\d|2[0-3])\s*[:：时]\s*(?P<M>[0-5]\d)(?:\s*[:：分]\s*(?P<S>[0-5]\d)(?:\.\d+)?)?(?:\s*秒)?)?"
 _ZONE = r"(?:\s*(?P<Z>Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d|(?:UTC|GMT)(?:[+-]\d{1,2}(?::?\d\d)?)?|CST|Beijing Time|北京时间)\b)?"
 _YMD = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d\d)\s*(?:年\s*(?P<m1>1[0-2]|0?[1-9])\s*月\s*(?:(?P<d1>3[01]|[12]\d|0?[1-9])\s*日)?"
                   r"|(?P<sep>[-/.])(?P<m2>1[0-2]|0?[1-9])(?P=sep)(?P<d2>3[01]|[12]\d|0?[1-9])(?!\d))" + _TIME + _ZONE)
@@ -155,24 +155,39 @@ def _yearless(text: str, base: datetime) -> tuple[int, tuple[datetime, str]] | N
     return match.start(), (value, "minute")
 
 
-def parse_date(text: str, *, base: datetime, tz: str = DEFAULT_TIMEZONE) -> tuple[datetime, str] | None:
+# Full-width digits and date punctuation (２０２５年６月１７日, １０：３０) read as ASCII.
+_FULL_WIDTH = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)},
+                             "－": "-", "／": "/", "．": ".", "：": ":", "\u3000": " "})
+
+
+def parse_date(text: str, *, base: datetime, tz: str = DEFAULT_TIMEZONE,
+               relative: bool = True) -> tuple[datetime, str] | None:
     """The first date written in ``text`` as (aware datetime, precision), or None.
 
     ``base`` is the fetch time (aware; relative and year-less forms resolve against
     it, in the zone ``tz``). Accepts ISO 8601 and its space/slash/dot variants,
     ``2025年6月18日 09:30``, ``二〇二五年六月十八日``, ``June 18, 2025``, ``18 June 2025``,
     ``3小时前``, ``昨天 16:20``, ``2 hours ago``, ``06-15 08:00``. Values later than
-    ``base`` or before ``MIN_YEAR`` are refused (None).
+    ``base`` or before ``MIN_YEAR`` are refused (None). An absolute date in ``text`` beats
+    a relative phrase in it; ``relative=False`` reads absolute and year-less forms only.
+    Full-width digits read as their ASCII forms (``２０２５年６月１７日``).
     """
     zone = _zone(tz)
     local_base = base.astimezone(zone)
-    found = [hit for hit in (_absolute(text, zone), _relative(text, local_base)) if hit]
+    text = text.translate(_FULL_WIDTH)
+    found = [hit for hit in (_absolute(text, zone),) if hit and _acceptable(hit[1], base)]
+    if not found and relative:
+        found = [hit for hit in (_relative(text, local_base),) if hit]
     if not found:
         found = [hit for hit in (_yearless(text, local_base),) if hit]
     for _, (value, precision) in sorted(found, key=lambda item: item[0]):
         if MIN_YEAR <= value.year and value <= base:
             return value, precision
     return None
+
+
+def _acceptable(value: tuple[datetime, str], base: datetime) -> bool:
+    return MIN_YEAR <= value[0].year and value[0] <= base
 
 
 def date_from_url(url: str | None, *, base: datetime, tz: str = DEFAULT_TIMEZONE) -> tuple[datetime, str] | None:

@@ -25,26 +25,32 @@ from hubwatch.crawl.urls import absolute_url, normalize_url
 from hubwatch.outcomes import Outcome
 from hubwatch.text import textblocks as _blocks
 from hubwatch.text.attachments import AttachmentLink, attachment_links
+from hubwatch.text.pager import pager_links
 from hubwatch.text.dates import PRECISIONS, date_from_url, parse_date
 from hubwatch.text.decode import DecodeError, decode_html, sniff_binary
 from hubwatch.text.policy import PolicyRecord, drop_elements, gov_meta_time, read_policy
 
 #: Bump whenever the output for the same bytes can change (stored per version).
-EXTRACTOR_VERSION = "1.2.0"
+EXTRACTOR_VERSION = "1.3.0"
 #: Largest body parsed (bytes, after Content-Encoding).
 MAX_BYTES = 20 * 1024 * 1024
 #: Element nesting refused from this depth on: libxml2 stops parsing silently at 2048
 #: (huge mode), so deeper pages would lose their tail without a word; 500 also keeps
 #: the recursive body walk far below Python's default recursion limit.
 MAX_DEPTH = 500
+#: A main text with fewer tokens than this is no text (outcome ``no_text``): tokens as the
+#: gold scorer counts them (a Latin/digit word, or one CJK character). Measured on the gold
+#: sets (docs/design.md, "No text"): the shortest gold text has 69 tokens in corpus-news and
+#: 50 in corpus, while what stubs, placeholders and failed extractions leave (a link, a
+#: site name, "Loading...") has under 10; 25 keeps a wide margin on both sides.
+MIN_TEXT_TOKENS = 25
 
 # Plain etree elements: lxml.html's element classes cost a lookup per node and add nothing here.
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True, default_doctype=False)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
-# libxml2 stops at the first </html> (gov.cn templates close it early, then write the
-# page): dropping the end tags lets the document run to the end of the body, where the
-# parser closes every open element itself. (Stopgap until issue 11's body fix lands.)
-_END_TAGS = re.compile(r"</(?:html|body)\s*>", re.IGNORECASE)
+# libxml2 drops whatever follows a </body> or </html>; browsers ignore those end tags, and
+# CMS templates that include a header fragment (gov.cn) carry one mid-page.
+_END_TAGS = re.compile(r"</(?:body|html)\s*>", re.IGNORECASE)
 _TIME_VALUES = etree.XPath("//*[@itemprop='datePublished']/@content | //*[@itemprop='datePublished']/@datetime"
                            " | //time[@pubdate]/@datetime")
 # Site-name separators in <title>: spaced dashes/bars/dots, or _ | ｜ -- :: in any spacing
@@ -53,7 +59,7 @@ _SITE_SEPARATORS = re.compile(r"\s+[-–—|·»]\s+|\s*(?:_|\||｜|--|::)\s*")
 _BLOCKED = re.compile(r"access denied|forbidden|captcha|just a moment|attention required|verify you are human|"
                       r"enable javascript|请开启\s*javascript|安全验证|安全检查|人机验证|验证码|访问被拒绝|访问受限|"
                       r"滑动验证|service (?:temporarily )?unavailable|too many requests", re.IGNORECASE)
-_AUTHOR_CN = re.compile(r"(?:(?:作者|撰文|(?<![\u4e00-\u9fff])文|通讯员)\s*[：:]|记者[：:\s])\s*"
+_AUTHOR_CN = re.compile(r"(?:(?:作者|撰文|通讯员)\s*[：:]|(?<![\u4e00-\u9fff])文\s*[：:/／]|记者[：:\s])\s*"
                         r"([\u4e00-\u9fff·]{2,8}(?:[ 、,，　][\u4e00-\u9fff·]{2,4}){0,3})")
 _NOT_NAME = re.compile(r"责任|编辑|来源|摄影|通讯员|校对|审核")
 _AUTHOR_EN = re.compile(r"^\s*(?i:by)\s+([A-Z][\w.'-]+(?:\s+(?:[A-Z][\w.'-]+|and|de|van|von)){0,5})", re.MULTILINE)
@@ -76,11 +82,13 @@ class Page:
     encoding: str | None = None  # Python codec the body was decoded with
     policy: PolicyRecord | None = None  # the official-document block (text.policy), if any
     attachments: list[AttachmentLink] = field(default_factory=list)  # links to PDF, DOCX, OFD...
+    #: The article's other pages (``hubwatch.text.pager``), first page first; [] if one page.
+    pager_links: list[str] = field(default_factory=list)
 
 
 class ExtractError(Exception):
     """The page yields no content; ``outcome`` is a ``hubwatch.outcomes.Outcome`` value
-    (``binary``, ``decode_error``, ``parse_limit`` or ``blocked_page``)."""
+    (``binary``, ``decode_error``, ``parse_limit``, ``blocked_page`` or ``no_text``)."""
 
     def __init__(self, outcome: str, message: str) -> None:
         super().__init__(f"{outcome}: {message}")
@@ -98,7 +106,8 @@ def parse_page(body: bytes, *, url: str | None, content_type: str | None, fetche
     later dates are refused); ``site_timezone``: IANA zone for naive times.
     Raises ``ExtractError`` with outcome ``binary`` (magic bytes), ``decode_error``,
     ``parse_limit`` (over ``max_bytes`` or nested deeper than ``max_depth``) or
-    ``blocked_page`` (a WAF challenge or placeholder instead of content).
+    ``blocked_page`` (a WAF challenge or placeholder instead of content). Whether the
+    text is long enough to store is ``require_text``'s decision.
     """
     doc, encoding = _parse(body, content_type, max_bytes, max_depth)
     meta = _Meta.read(doc, url)
@@ -116,9 +125,9 @@ def parse_page(body: bytes, *, url: str | None, content_type: str | None, fetche
     published = _published(meta, walked, url, fetched_at, site_timezone)
     return Page(title=title, text=text, published_at=published[0] if published else None,
                 published_precision=published[1] if published else None,
-                author=_author(meta, main, walked), language=_language(meta.lang, title + text),
+                author=_author(meta, main, walked, doc), language=_language(meta.lang, title + text),
                 canonical_url=meta.canonical, boilerplate=boilerplate, links=links, encoding=encoding,
-                policy=policy, attachments=files)
+                policy=policy, attachments=files, pager_links=pager_links(doc, url, meta.base))
 
 
 def _parse(body: bytes, content_type: str | None, max_bytes: int, max_depth: int) -> tuple[etree._Element, str]:
@@ -224,7 +233,8 @@ def _jsonld(doc: etree._Element) -> list[dict]:
         if (el.get("type") or "").strip().lower() != "application/ld+json" or not el.text:
             continue
         try:
-            data = json.loads(el.text.strip().rstrip(";"))
+            # strict=False: raw newlines and tabs inside strings are common (case 50)
+            data = json.loads(el.text.strip().rstrip(";"), strict=False)
         except ValueError:
             continue
         stack = data if isinstance(data, list) else [data]
@@ -277,7 +287,34 @@ def _refuse_placeholder(raw_title: str, text: str, walked: _blocks.Walk) -> None
         raise ExtractError(Outcome.BLOCKED_PAGE, f"challenge or placeholder page ({raw_title or 'no title'!r})")
 
 
-_DATE_KEYS = ("article:published_time", "og:article:published_time", "published_time", "pubdate", "publishdate",
+_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_]+")
+_SENTENCE_ENDS = ("。", "！", "？", ".", "!", "?", "”", "\"")
+
+
+def text_tokens(text: str) -> int:
+    """Tokens of ``text`` as the gold scorer counts them: Latin/digit words, CJK characters."""
+    return len(_TOKEN.findall(text))
+
+
+#: A paragraph of at least this many tokens ending as a sentence ends is text, however short
+#: the page (a one-line bulletin); fragments (a link, "Loading...", a menu) are not.
+MIN_SENTENCE_TOKENS = 3
+
+
+def require_text(page: Page, min_tokens: int = MIN_TEXT_TOKENS) -> Page:
+    """``page`` unchanged when its main text has at least ``min_tokens`` tokens (see
+    ``MIN_TEXT_TOKENS``) or holds one whole sentence (``MIN_SENTENCE_TOKENS`` tokens and a
+    terminal 。！？.!?); else raises ``ExtractError`` with outcome ``no_text``. The
+    pipeline, ``reprocess --extract`` and ``hubwatch extract`` call it after ``parse_page``."""
+    tokens = text_tokens(page.text)
+    if tokens < min_tokens and not any(
+            text_tokens(p) >= MIN_SENTENCE_TOKENS and p.rstrip().endswith(_SENTENCE_ENDS) and "://" not in p
+            for p in page.text.split("\n\n")):
+        raise ExtractError(Outcome.NO_TEXT, f"main text of {tokens} tokens, under the {min_tokens}-token threshold")
+    return page
+
+
+_DATE_KEYS = ("article:published_time", "firstpublishedtime", "og:article:published_time", "published_time", "pubdate", "publishdate",
               "publish-date", "publish_date", "datepublished", "dc.date.issued", "dc.date", "dc.date.created",
               "sailthru.date", "parsely-pub-date", "weibo:article:create_at", "og:release_date",
               "firstpublishedtime", "date")
@@ -295,37 +332,82 @@ def _published(meta: _Meta, walked: _blocks.Walk, url: str | None, fetched_at: d
     tags = {**meta.tags, "firstpublishedtime": gov_meta_time(meta.tags.get("firstpublishedtime"))}
     for value in (*(tags.get(key) for key in _DATE_KEYS), *meta.time_values):
         explicit = explicit or parse(value)
-    visible = next((d for d in map(parse, walked.dated_text()) if d), None)
+    # An absolute date anywhere in the byline area beats a relative phrase ("7小时前")
+    # that comes first; relative phrases count only when no absolute date is there.
+    dated = walked.dated_text()
+    visible = next((d for d in (parse_date(t, base=fetched_at, tz=tz, relative=False) for t in dated) if d), None)
+    visible = visible or next((d for d in map(parse, dated) if d), None)
     in_url = date_from_url(url, base=fetched_at, tz=tz)
     if explicit:
         same_day = visible and visible[0].date() == explicit[0].date()
         found = visible if same_day and _finer(visible, explicit) else explicit
-    elif visible and in_url and visible[0].date() != in_url[0].date():
+    elif visible and in_url and not _agree(visible, in_url):
         found = in_url
     else:
         found = visible or in_url
     return (found[0].astimezone(ZoneInfo(tz)), found[1]) if found else None
 
 
+def _agree(visible: tuple[datetime, str], in_url: tuple[datetime, str]) -> bool:
+    """A visible date agrees with the URL's at the URL's precision: a month-only URL
+    (``/202405/``) agrees with any day of that month, and the finer visible date wins."""
+    if in_url[1] == "month":
+        return (visible[0].year, visible[0].month) == (in_url[0].year, in_url[0].month)
+    return visible[0].date() == in_url[0].date()
+
+
 def _finer(a: tuple[datetime, str], b: tuple[datetime, str]) -> bool:
     return PRECISIONS.index(a[1]) > PRECISIONS.index(b[1])
 
 
-def _author(meta: _Meta, main: list[str], walked: _blocks.Walk) -> str | None:
-    """JSON-LD author, else a byline (作者：…, 记者 …, By …), else ``<meta name=author>``;
-    ids, site names and editor labels are not authors."""
+def _author(meta: _Meta, main: list[str], walked: _blocks.Walk, doc: etree._Element) -> str | None:
+    """JSON-LD author, else author markup (``itemprop="author"``, ``rel="author"``, a
+    ``class`` naming an author or byline), else a byline in the text (作者：…, 记者 …, 文/…,
+    By …), else ``<meta name=author>``; ids, site names and editor labels (责任编辑) are
+    not authors."""
     value = meta.jsonld_value("author")
     if isinstance(value, list) and value:
         value = value[0]
     if isinstance(value, dict):
         value = value.get("name")
-    candidates = [value if isinstance(value, str) else None]
+    candidates = [value if isinstance(value, str) else None, *_marked_authors(doc)]
     for line in walked.dated_text() + main[:3] + main[-3:]:
         match = _AUTHOR_CN.search(line) or _AUTHOR_EN.search(line)
         if match:
             candidates.append(_NOT_NAME.split(match.group(1))[0])
     candidates += [meta.tags.get("article:author"), meta.tags.get("author")]
-    return next((c.strip() for c in candidates if _plausible_author(c, meta.raw_title)), None)
+    return next((_clean_author(c) for c in candidates if _plausible_author(_clean_author(c), meta.raw_title)), None)
+
+
+_AUTHOR_MARKUP = etree.XPath(
+    "//*[@itemprop='author'] | //a[contains(concat(' ', normalize-space(@rel), ' '), ' author ')]"
+    " | //*[contains(@class, 'author') or contains(@class, 'byline') or contains(@class, 'writer')]")
+_AUTHOR_CLASS = re.compile(r"(?:^|[\s_-])(?:author|byline|writer)(?:-?names?)?(?:$|[\s_-])", re.IGNORECASE)
+_BYLINE_PREFIX = re.compile(r"^\s*(?:(?i:by)\s+|(?:作者|撰文|文|记者|作\s*者)\s*[：:/]?\s*)")
+
+
+def _marked_authors(doc: etree._Element) -> list[str]:
+    """Names from author markup, in document order: the ``itemprop="name"`` inside an
+    ``itemprop="author"`` element, else its ``content`` or text; a ``rel="author"`` link's
+    text; a short element whose class names an author/byline (not an author's biography)."""
+    found = []
+    for el in _AUTHOR_MARKUP(doc)[:20]:
+        if el.get("itemprop") != "author" and el.tag != "a" and not _AUTHOR_CLASS.search(el.get("class") or ""):
+            continue
+        named = next((n for n in el.iter() if n.get("itemprop") == "name"), None)
+        source = named if named is not None else el
+        text = source.get("content") or " ".join("".join(source.itertext()).split())
+        if 1 < len(text) <= 80:
+            found.append(text)
+    return found
+
+
+def _clean_author(name: str | None) -> str | None:
+    """A byline without its label (By, 作者：, 记者) and trailing separators."""
+    if not name:
+        return None
+    name = _BYLINE_PREFIX.sub("", " ".join(name.split()))
+    return _NOT_NAME.split(name)[0].strip(" |,，、:：/") or None
 
 
 def _plausible_author(name: str | None, raw_title: str) -> bool:
