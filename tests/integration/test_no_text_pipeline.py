@@ -38,7 +38,7 @@ def _pipeline(engine, source, run_name: str) -> Pipeline:
     sessions = sessionmaker(engine)
     with sessions.begin() as session:
         run_id = store.start_run(session, run_name, {})
-    return Pipeline(sessions, [source], load_watchlist(get_settings().watchlist_file), run_id=run_id)
+    return Pipeline.open(sessions, [source], load_watchlist(get_settings().watchlist_file), run_id=run_id)
 
 
 def test_no_text_page_stores_no_version_and_is_counted(clean_db):

@@ -44,7 +44,7 @@ def test_three_page_article_is_one_stitched_document(clean_db, tmp_path):
                               allowed_hosts=[site.host], delay_seconds=0,
                               discovery=[Discovery(type="feed", url=site.url("/feed.xml"))])
         engine = create_engine(clean_db)
-        pipeline = Pipeline(sessionmaker(engine), [source], load_watchlist(get_settings().watchlist_file))
+        pipeline = Pipeline.open(sessionmaker(engine), [source], load_watchlist(get_settings().watchlist_file))
         with Fetcher(FetchSettings(host_delay=0, retries=0)) as fetcher:
             pipeline.fetch_and_store([site.url(PAGE_PATHS[2])], fetcher, source)  # a continuation first
             pipeline.fetch_and_store([site.url(PAGE_PATHS[1])], fetcher, source)

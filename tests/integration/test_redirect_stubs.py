@@ -50,7 +50,7 @@ def test_redirect_stubs_are_followed_like_http_redirects(clean_db):
                               allowed_hosts=[site.host], delay_seconds=0,
                               discovery=[Discovery(type="feed", url=site.url("/feed.xml"))])
         engine = create_engine(clean_db)
-        pipeline = Pipeline(sessionmaker(engine), [source], load_watchlist(get_settings().watchlist_file))
+        pipeline = Pipeline.open(sessionmaker(engine), [source], load_watchlist(get_settings().watchlist_file))
         with Fetcher(FetchSettings(host_delay=0, retries=0)) as fetcher:
             # one URL per call: the pipeline's own thread pool is not what is tested here
             for path in (*STUBS, "/loop1.html", "/away.html", "/news/new.html"):
