@@ -25,9 +25,9 @@ from hubwatch.config.settings import get_settings
 from hubwatch.config.sources import select_sources
 from hubwatch.flows.deployments import forward_domain_logs, late_start_reason
 from hubwatch.models.analytics import weekly_summary_markdown
+from hubwatch.outcomes import SUCCEEDED
 from hubwatch.pipeline.ingest import ProgressHook
 from hubwatch.pipeline.runs import RunHandle, crawl_run, run_batch
-from hubwatch.outcomes import SUCCEEDED
 
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
+from support.static_site import StaticSite
 
 from hubwatch.cli.inspect import inspect_target
 from hubwatch.config.settings import get_settings
@@ -15,7 +16,6 @@ from hubwatch.config.sources import Discovery, SourceConfig
 from hubwatch.config.watchlist import load_watchlist
 from hubwatch.crawl.fetch import Fetcher, FetchSettings
 from hubwatch.pipeline.ingest import Pipeline
-from support.static_site import StaticSite
 
 BASE = "/news/2026/01/05/story"
 HUBS = {1: "京津冀", 2: "粤港澳大湾区", 3: "长三角"}

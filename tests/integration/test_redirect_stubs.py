@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
+from support.static_site import StaticSite
 
 from hubwatch.config.settings import get_settings
 from hubwatch.config.sources import Discovery, SourceConfig
@@ -15,7 +16,6 @@ from hubwatch.config.watchlist import load_watchlist
 from hubwatch.crawl.fetch import Fetcher, FetchSettings
 from hubwatch.crawl.stubs import stub_target
 from hubwatch.pipeline.ingest import Pipeline
-from support.static_site import StaticSite
 
 ARTICLE = ("<html><head><title>大湾区规则衔接新进展</title></head><body><article><h1>大湾区规则衔接新进展</h1>"
            + "<p>粤港澳大湾区建设持续推进，规则衔接和机制对接取得新进展，三地在资格互认方面形成更多成果。</p>" * 6

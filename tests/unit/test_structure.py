@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from hubwatch.mentions.match import Matcher
+from support.extract_cases import load_case, when
+
 from hubwatch.config.settings import get_settings
 from hubwatch.config.watchlist import load_watchlist
+from hubwatch.mentions.match import Matcher
 from hubwatch.text.extract import parse_page
-from support.extract_cases import load_case, when
 
 FETCHED = datetime(2026, 1, 5, tzinfo=UTC)
 PROSE = ("本市将进一步完善区域协调发展机制，推动重点领域改革取得新突破，形成更多可复制可推广的经验做法，"

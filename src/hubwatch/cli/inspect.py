@@ -60,8 +60,8 @@ def _read(path: str, record: dict):
 
 def _fetch(url: str, record: dict):
     from hubwatch.config.settings import get_settings
-    from hubwatch.crawl.fetch import Fetcher
     from hubwatch.contract import DEFAULT_TIMEZONE
+    from hubwatch.crawl.fetch import Fetcher
     from hubwatch.crawl.urls import host_of
     from hubwatch.pipeline.paging import collect
     from hubwatch.text.attachments import file_type_of

@@ -34,8 +34,8 @@ from hubwatch.crawl.bounded import (
 )
 from hubwatch.crawl.netguard import GuardedTransport, blocked_cause, guarded, is_internal, resolve
 from hubwatch.crawl.robots import ROBOTS_MAX_BYTES, RobotsPolicy, policy_from_fetch
-from hubwatch.outcomes import Outcome
 from hubwatch.crawl.stubs import stub_target
+from hubwatch.outcomes import Outcome
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 Expect = Literal["page", "feed", "robots", "any"]

@@ -28,12 +28,12 @@ from hubwatch.config.watchlist import Watchlist
 from hubwatch.contract import DEFAULT_TIMEZONE
 from hubwatch.crawl.discover import Candidate, discover
 from hubwatch.crawl.fetch import FetchResult
-from hubwatch.pipeline import paging
-from hubwatch.pipeline.paging import Article
 from hubwatch.crawl.urls import host_of, is_allowed, normalize_url, trusted_canonical
 from hubwatch.mentions.match import Matcher
 from hubwatch.models import store
 from hubwatch.outcomes import SUCCEEDED, Outcome
+from hubwatch.pipeline import paging
+from hubwatch.pipeline.paging import Article
 from hubwatch.text.attachments import (
     ATTACHMENT_EXTRACTOR_VERSION,
     AttachmentError,
@@ -43,7 +43,7 @@ from hubwatch.text.attachments import (
     file_type_of,
     sniff_type,
 )
-from hubwatch.text.extract import EXTRACTOR_VERSION, ExtractError, Page, parse_page, require_text
+from hubwatch.text.extract import EXTRACTOR_VERSION, ExtractError, Page, require_text
 
 log = logging.getLogger(__name__)
 

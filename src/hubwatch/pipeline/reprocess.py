@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hubwatch.contract import DEFAULT_TIMEZONE
 from hubwatch.models import store
-from hubwatch.pipeline.ingest import page_fields
 from hubwatch.outcomes import Outcome
+from hubwatch.pipeline.ingest import page_fields
 from hubwatch.text.extract import ExtractError, parse_page, require_text
 
 BATCH = 500

@@ -25,9 +25,9 @@ from hubwatch.crawl.urls import absolute_url, normalize_url
 from hubwatch.outcomes import Outcome
 from hubwatch.text import textblocks as _blocks
 from hubwatch.text.attachments import AttachmentLink, attachment_links
-from hubwatch.text.pager import pager_links
 from hubwatch.text.dates import PRECISIONS, date_from_url, parse_date
 from hubwatch.text.decode import DecodeError, decode_html, sniff_binary
+from hubwatch.text.pager import pager_links
 from hubwatch.text.policy import PolicyRecord, drop_elements, gov_meta_time, read_policy
 
 #: Bump whenever the output for the same bytes can change (stored per version).
