@@ -370,13 +370,16 @@ def _author(meta: _Meta, main: list[str], walked: _blocks.Walk, doc: etree._Elem
         value = value[0]
     if isinstance(value, dict):
         value = value.get("name")
-    candidates = [value if isinstance(value, str) else None, *_marked_authors(doc)]
-    for line in walked.dated_text() + main[:3] + main[-3:]:
-        match = _AUTHOR_CN.search(line) or _AUTHOR_EN.search(line)
-        if match:
-            candidates.append(_NOT_NAME.split(match.group(1))[0])
-    candidates += [meta.tags.get("article:author"), meta.tags.get("author")]
-    return next((_clean_author(c) for c in candidates if _plausible_author(_clean_author(c), meta.raw_title)), None)
+    def candidates():  # lazily, in order of trust: most pages stop at the first
+        yield value if isinstance(value, str) else None
+        yield from _marked_authors(doc)
+        for line in walked.dated_text() + main[:3] + main[-3:]:
+            match = _AUTHOR_CN.search(line) or _AUTHOR_EN.search(line)
+            if match:
+                yield _NOT_NAME.split(match.group(1))[0]
+        yield meta.tags.get("article:author")
+        yield meta.tags.get("author")
+    return next((_clean_author(c) for c in candidates() if _plausible_author(_clean_author(c), meta.raw_title)), None)
 
 
 _AUTHOR_MARKUP = etree.XPath(

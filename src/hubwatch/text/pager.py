@@ -63,30 +63,47 @@ def pager_links(doc: etree._Element, url: str | None, base: str | None) -> list[
     links that are pager entries inside a pager-named element are listed as seen.
     """
     found: dict[int, str] = {}
+    if not url:
+        for el in doc.iter("a"):
+            href = (el.get("href") or "").strip()
+            if (href and href not in found.values() and _PAGER_TEXT.match("".join(el.itertext()))
+                    and _in_pager(el)):
+                found[len(found) + 1] = absolute_url(href, base) if base else href
+        return list(found.values())[:MAX_ARTICLE_PAGES - 1]
+    own = url.split("#")[0]
+    keys = (page_key(own), page_key_first(own))
+    # Every page of the article names its file stem ("content_9", "story", "index") or a
+    # page parameter: a substring test skips the page's other links cheaply.
+    stem = _stem(keys[0][0])
     for el in doc.iter("a"):
-        href = absolute_url(el.get("href"), base) if base else (el.get("href") or "").strip()
-        if not href or (url and href.split("#")[0] == url.split("#")[0]):
+        href = el.get("href")
+        if not href or (stem not in href and "page" not in href.lower() and "p=" not in href):
             continue
-        entry = bool(_PAGER_TEXT.match("".join(el.itertext())))
-        if not url:
-            if entry and _in_pager(el) and href not in found.values():
-                found[len(found) + 1] = href
+        href = absolute_url(href, base)
+        if not href or href.split("#")[0] == own:
             continue
-        numbers = _related(url, href)
-        if numbers is not None and numbers[1] not in found and (entry or _in_pager(el)):
+        numbers = _related(own, href, keys)
+        if (numbers is not None and numbers[1] not in found
+                and (_PAGER_TEXT.match("".join(el.itertext())) or _in_pager(el))):
             found[numbers[1]] = href.split("#")[0]
     return [found[n] for n in sorted(found)][:MAX_ARTICLE_PAGES - 1]
 
 
-def _related(url: str, href: str) -> tuple[int, int] | None:
+def _stem(article_url: str) -> str:
+    """The file name of an article's first page without its extension (``content_9``)."""
+    name = urlsplit(article_url).path.rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[0] or name
+
+
+def _related(url: str, href: str, keys: tuple[tuple[str, int], str] | None = None) -> tuple[int, int] | None:
     """(this page's number, the link's) when ``href`` is another page of the article at
     ``url``, else None. ``content_9.htm`` may be page 1 of itself or page 9 of
     ``content.htm``: the reading where the link's page-1 form is this URL (or this URL's
     page-1 form is the link) comes first."""
     own = url.split("#")[0]
-    own_base, own_number = page_key(own)
+    (own_base, own_number), own_first = keys or (page_key(own), page_key_first(own))
     link_base, link_number = page_key(href)
-    if link_base == page_key_first(own):  # this is page 1, the link a later page
+    if link_base == own_first:  # this is page 1, the link a later page
         return 1, link_number
     if href.split("#")[0] == own_base and own_number > 1:  # the link is page 1
         return own_number, 1
