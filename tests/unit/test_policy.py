@@ -139,8 +139,6 @@ def test_gov_policy_library_page(corpus_gov):
     assert "促进服务业优质高效发展" in got.text
 
 
-@pytest.mark.xfail(reason="the mobile-only copy of the gov.cn body is issue 11's (tracker 11) fix",
-                   strict=False)
 def test_gov_policy_library_body_once(corpus_gov):
     got = _real(corpus_gov, "govcn_zhengceku_202609_content_7082302.html",
                 "https://www.gov.cn/zhengce/zhengceku/202609/content_7082302.htm")
