@@ -92,6 +92,26 @@ class AttachmentSettings(_Section):
         description="Wall time of the PDF reader's child process, seconds.")
 
 
+class ParseSettings(_Section):
+    """Bounds on the work one page may cost (issue 16): extraction runs in reusable worker
+    processes (``hubwatch.text.worker``); past a bound a page ends as ``parse_limit``, or
+    is stored cut, with the cut noted on its snapshot."""
+
+    parse_workers: int = Field(2, ge=1, le=16, description="Worker processes parsing pages (count).")
+    parse_deadline_seconds: float = Field(
+        8.0, gt=0, description="Wall-clock seconds for parsing and extracting one page; past it: "
+        "parse_limit (the worker is killed and replaced).")
+    parse_memory_mb: int = Field(
+        1536, ge=256, description="Address-space limit (RLIMIT_AS) of one parse worker, MiB; past it: "
+        "parse_limit.")
+    max_text_chars: int = Field(
+        1_000_000, ge=1000, description="Main text kept per version, characters; longer text is cut at "
+        "a paragraph and the cut noted on the snapshot.")
+    max_mentions_per_version: int = Field(
+        20_000, ge=1, description="Mentions stored per version (count): the first in text order; the "
+        "cap is noted on the snapshot.")
+
+
 class ScheduleSettings(_Section):
     """How the deployments of prefect.yaml behave."""
 
@@ -119,6 +139,7 @@ class Settings(BaseSettings):
     watchlist_file: Path = Field(default=CONFIG_DIR / "watchlist.yaml", description="The watch-list config file.")
     fetch: FetchSettings = Field(default_factory=FetchSettings, description="The fetcher's limits.")
     crawl: CrawlSettings = Field(default_factory=CrawlSettings, description="A run's size and concurrency.")
+    parse: ParseSettings = Field(default_factory=ParseSettings, description="Bounds on extracting one page.")
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings, description="Deployment behaviour.")
     attachments: AttachmentSettings = Field(default_factory=AttachmentSettings,
                                             description="Limits of attachment files.")

@@ -27,6 +27,7 @@ from hubwatch.flows.deployments import forward_domain_logs, late_start_reason
 from hubwatch.models.analytics import weekly_summary_markdown
 from hubwatch.outcomes import SUCCEEDED
 from hubwatch.pipeline.ingest import ProgressHook
+from hubwatch.pipeline.cancel import stop_on_signals
 from hubwatch.pipeline.runs import RunHandle, crawl_run, run_batch
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ def import_warc_task(run_id: int, path: str) -> dict:
 def _crawl(flow_name: str, sources: list[str] | None, urls: list[str] | None,
            max_pages: int | None, since: dt.date | None, dry_run: bool) -> dict:
     params = dict(sources=sources, urls=urls, max_pages=max_pages, since=since, dry_run=dry_run)
-    with _run(flow_name, params) as handle:
+    with _run(flow_name, params) as handle, stop_on_signals(handle.cancellation):
         futures = []
         if urls and not dry_run:
             wanted = list(dict.fromkeys(urls))

@@ -89,7 +89,7 @@ class CrawlRun(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     error_message: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (
-        CheckConstraint("run_status IN ('running', 'completed', 'failed')", name="run_status"),
+        CheckConstraint("run_status IN ('running', 'completed', 'failed', 'cancelled')", name="run_status"),
     )
 
 

@@ -502,11 +502,19 @@ def replace_mentions(session: Session, version_id: int, mentions: Sequence[recor
 
 def insert_mentions(session: Session, version_id: int, mentions: Sequence[records.Mention],
                     entity_ids: dict[str, int], alias_id_map: dict[tuple[str, str], int]) -> int:
-    """Insert mention rows for a version (duplicates ignored); return how many were given."""
+    """Insert mention rows for a version (duplicates ignored); return how many were given.
+
+    Rows go in batches of ``MENTION_BATCH``: one multi-row INSERT binds 8 parameters per
+    row and PostgreSQL allows 65,535 per statement, so a page with 8,192 mentions or more
+    used to fail as a whole."""
     rows = [dict(version_id=version_id, entity_id=entity_ids[m.entity],
                  alias_id=alias_id_map.get((m.entity, m.alias)), surface=m.surface,
                  zone=m.zone, start_offset=m.start, end_offset=m.end, sentence=m.sentence)
             for m in mentions if m.entity in entity_ids]
-    if rows:
-        session.execute(insert(Mention).values(rows).on_conflict_do_nothing())
+    for i in range(0, len(rows), MENTION_BATCH):
+        session.execute(insert(Mention).values(rows[i:i + MENTION_BATCH]).on_conflict_do_nothing())
     return len(rows)
+
+
+#: Mention rows per INSERT: 8 bind parameters each, 32,000 of PostgreSQL's 65,535.
+MENTION_BATCH = 4000

@@ -29,6 +29,7 @@ class Outcome(StrEnum):
     NETWORK_ERROR = "network_error"  # refused, reset, DNS failure
     NO_TEXT = "no_text"  # read, but no text: main text empty or under the threshold, a scanned PDF; no version
     UNSUPPORTED = "unsupported"  # a format no trusted reader here opens (.doc, .wps, .xls, encrypted PDF)
+    INTERNAL_ERROR = "internal_error"  # an unexpected exception in hubwatch itself (type: message kept)
 
 
 #: Outcomes after which the stored content of a document is left as it was.

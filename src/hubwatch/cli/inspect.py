@@ -38,15 +38,20 @@ def inspect_target(target: str, *, original_url: str | None = None,
                     "language": None, "canonical_url": None, "outcome": None, "error": None,
                     "mentions": [], "unanchored": [], "policy": None, "pager_links": []}
     article = None
-    if target.startswith(("http://", "https://")):
-        record["url"] = target
-        body, content_type, fetched_at, final_url, article = _fetch(target, record)
-    else:
-        record["file"] = target
-        body, content_type, fetched_at, final_url = _read(target, record)
-    if body is None:
+    try:
+        if target.startswith(("http://", "https://")):
+            record["url"] = target
+            body, content_type, fetched_at, final_url, article = _fetch(target, record)
+        else:
+            record["file"] = target
+            body, content_type, fetched_at, final_url = _read(target, record)
+        if body is None:
+            return record
+        return _extract(record, body, content_type, fetched_at, final_url, with_boilerplate, article)
+    except Exception as exc:  # noqa: BLE001 - the contract: one record per target, always
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        record.update(outcome=Outcome.INTERNAL_ERROR.value, error=text[:2000], mentions=[], unanchored=[])
         return record
-    return _extract(record, body, content_type, fetched_at, final_url, with_boilerplate, article)
 
 
 def _read(path: str, record: dict):
@@ -73,7 +78,8 @@ def _fetch(url: str, record: dict):
         res = fetcher.fetch(url, allowed_hosts={host_of(url)}, **{"expect": "page", **kind})
         if not kind:  # an attachment has no pager
             article = collect(res, DEFAULT_TIMEZONE,
-                              lambda u, **kw: fetcher.fetch(u, allowed_hosts={host_of(url)}, **kw))
+                              lambda u, **kw: fetcher.fetch(u, allowed_hosts={host_of(url)}, **kw),
+                              parse=_bounded_parse)
     if res.outcome != Outcome.OK:
         record.update(outcome=str(res.outcome), error=res.error or f"HTTP {res.status}")
         return None, None, None, None, None
@@ -83,22 +89,24 @@ def _fetch(url: str, record: dict):
 def _extract(record: dict, body: bytes, content_type, fetched_at, final_url, with_bp: bool, article=None):
     from hubwatch.config.settings import get_settings
     from hubwatch.text.attachments import file_type_of, sniff_type
-    from hubwatch.text.extract import ExtractError, parse_page, require_text
+    from hubwatch.text.extract import ExtractError, require_text
 
     kind = sniff_type(body)
     named = file_type_of(record["file"] or final_url or "")
     if kind or named:
         return _attachment(record, body, named if kind in (None, "doc") and named else kind)
 
-    try:
-        page = require_text(article.stitched() if article is not None else
-                            parse_page(body, url=final_url, content_type=content_type, fetched_at=fetched_at))
+    s = get_settings()
+    p = s.parse
+    try:  # bounded as in a crawl: an attribute bomb ends as parse_limit, not a hang
+        page = require_text(article.stitched() if article is not None else _pool().parse(
+            body, url=final_url, content_type=content_type, fetched_at=fetched_at).page)
     except ExtractError as exc:
         record.update(outcome=str(exc.outcome), error=str(exc))
         return record
-    matcher = _matcher(get_settings().watchlist_file)
+    matcher = _matcher(s.watchlist_file)
     findings = matcher.find_explained(page.title, page.text)
-    mentions = findings.mentions
+    mentions = findings.mentions[:p.max_mentions_per_version]
     record.update(
         title=page.title, text=page.text, author=page.author, language=page.language,
         published_at=page.published_at.isoformat() if page.published_at else None,
@@ -136,6 +144,22 @@ def _attachment(record: dict, body: bytes, kind: str) -> dict:
                   mentions=[{"entity": m.entity, "surface": m.surface, "start": m.start,
                              "end": m.end, "zone": m.zone} for m in mentions])
     return record
+
+
+def _pool():
+    """The parse workers of this command, bounded as in a crawl (``settings.parse``)."""
+    from hubwatch.config.settings import get_settings
+    from hubwatch.text.worker import ParseLimits, shared_pool
+
+    p = get_settings().parse
+    return shared_pool(ParseLimits(deadline=p.parse_deadline_seconds, memory_mb=p.parse_memory_mb,
+                                   workers=1, max_text_chars=p.max_text_chars))
+
+
+def _bounded_parse(res, tz: str):
+    """``hubwatch.pipeline.paging.parse`` in a parse worker."""
+    return _pool().parse(res.body, url=res.final_url, content_type=res.headers.get("content-type"),
+                         fetched_at=res.fetched_at, site_timezone=tz).page
 
 
 @lru_cache(maxsize=2)

@@ -220,6 +220,7 @@ def extract(
             sys.stderr.write(f"{target}: {record['outcome']}: {record['error']}\n")
         if format == "jsonl":
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
         else:
             _page_table(record)
 

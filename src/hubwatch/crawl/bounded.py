@@ -22,6 +22,11 @@ CHUNK = 64 * 1024
 ZSTD_MAX_WINDOW = 8 * 1024 * 1024
 
 
+#: Most codings undone for one body. Servers apply one (rarely gzip over br by a proxy);
+#: RFC 9110 §8.4 allows a list, so a few are accepted, more are ``decode_error``.
+MAX_CODINGS = 3
+
+
 class ContentDecodingError(Exception):
     """A Content-Encoding that is unknown or whose stream is corrupt."""
 
@@ -132,11 +137,16 @@ def decode_stream(raw: Iterable[bytes], content_encoding: str | None) -> Iterato
 
     Input: raw body chunks and the header value (``None`` or ``identity`` = as is).
     Output: decoded chunks of at most ``CHUNK`` bytes, produced lazily.
-    Raises ``ContentDecodingError`` for an unknown coding (when iterated) or corrupt data.
+    Raises ``ContentDecodingError`` for an unknown coding, more than ``MAX_CODINGS``
+    codings (each one nests a generator: a thousand would end in RecursionError), or
+    corrupt data (when iterated).
     """
     codings = [c.strip().lower() for c in (content_encoding or "").split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if len(codings) > MAX_CODINGS:
+        raise ContentDecodingError(f"{len(codings)} stacked Content-Encodings (at most {MAX_CODINGS} undone)")
     stream: Iterable[bytes] = raw
-    for coding in reversed([c for c in codings if c and c != "identity"]):
+    for coding in reversed(codings):
         decoder = _DECODERS.get(coding)
         if decoder is None:
             raise ContentDecodingError(f"unsupported Content-Encoding {coding!r}")

@@ -22,7 +22,7 @@ from lxml import etree
 
 from hubwatch.config.sources import Discovery, SourceConfig
 from hubwatch.crawl.fetch import FetchResult
-from hubwatch.crawl.urls import normalize_url
+from hubwatch.crawl.urls import is_allowed, normalize_url, url_problem
 from hubwatch.outcomes import Outcome
 
 log = logging.getLogger(__name__)
@@ -44,12 +44,14 @@ class Candidate:
 
 @dataclass
 class EndpointReport:
-    """One discovery fetch: its fetch result, and the outcome after parsing."""
+    """One discovery fetch: its fetch result, and the outcome after parsing.
+    ``warnings``: links it held that cannot be fetched (dropped, the rest kept)."""
 
     fetch: FetchResult
     outcome: str
     error: str | None
     found: int = 0
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -80,42 +82,69 @@ def discover(source: SourceConfig, fetch: Fetch, *, since: dt.date | None = None
     the source's time zone are dropped; undated items are kept).
 
     ``fetch(url, expect=...)`` is the fetcher bound to the source (allowed hosts, headers).
+    ``limit`` (the per-source page cap) applies while discovering: once that many
+    candidates are known, no further endpoint, child sitemap or listing page is fetched,
+    and a sitemap is read only as far as needed (see ``_run_endpoint``). A link that
+    cannot be a URL (``http://host:1:2/``) is dropped with a warning on its endpoint's
+    report; discovery of the rest goes on.
     """
     result = DiscoveryResult()
     seen: dict[str, int] = {}  # normalised URL -> index in result.candidates
     tz = ZoneInfo(source.timezone)
+    hosts = set(source.allowed_hosts)
+
+    def want() -> int | None:
+        return None if not limit else max(0, limit - len(result.candidates))
+
     for endpoint in source.discovery:
-        for report, candidates in _run_endpoint(endpoint, fetch, tz):
+        if want() == 0:
+            break
+        for report, candidates in _run_endpoint(endpoint, fetch, tz, want):
             result.endpoints.append(report)
             for cand in candidates:
-                # One fetch per normalised URL: tracking, fragment and host-case variants
-                # of a link are the same request.
-                cand = replace(cand, url=normalize_url(cand.url), seen_as=(cand.url,))
-                if cand.url in seen:
-                    first = result.candidates[seen[cand.url]]
-                    result.candidates[seen[cand.url]] = replace(
-                        first, seen_as=tuple(dict.fromkeys(first.seen_as + cand.seen_as)))
-                    continue
-                if not source.wants(cand.url):
-                    continue
-                if since and cand.published_at and cand.published_at.astimezone(tz).date() < since:
-                    continue
-                seen[cand.url] = len(result.candidates)
-                report.found += 1
-                result.candidates.append(cand)
-        if limit and len(result.candidates) >= limit:
-            break
+                if want() == 0:
+                    break
+                _add(result, seen, report, cand, source, hosts, since, tz)
     if limit:
         result.candidates = result.candidates[:limit]
     return result
 
 
-def _run_endpoint(ep: Discovery, fetch: Fetch, tz: ZoneInfo
+def _add(result: DiscoveryResult, seen: dict[str, int], report: EndpointReport, cand: Candidate,
+         source: SourceConfig, hosts: set[str], since: dt.date | None, tz: ZoneInfo) -> None:
+    problem = url_problem(cand.url)
+    if problem is not None:
+        report.warnings.append(problem)
+        log.warning("discovery at %s dropped a link: %s", report.fetch.final_url, problem)
+        return
+    # One fetch per normalised URL: tracking, fragment and host-case variants
+    # of a link are the same request.
+    cand = replace(cand, url=normalize_url(cand.url), seen_as=(cand.url,))
+    if cand.url in seen:
+        first = result.candidates[seen[cand.url]]
+        result.candidates[seen[cand.url]] = replace(
+            first, seen_as=tuple(dict.fromkeys(first.seen_as + cand.seen_as)))
+        return
+    if not is_allowed(cand.url, hosts) or not source.wants(cand.url):
+        return  # off-site links are normal in listings: not a warning
+    if since and cand.published_at and cand.published_at.astimezone(tz).date() < since:
+        return
+    seen[cand.url] = len(result.candidates)
+    report.found += 1
+    result.candidates.append(cand)
+
+
+def _run_endpoint(ep: Discovery, fetch: Fetch, tz: ZoneInfo, want: Callable[[], int | None]
                   ) -> Iterator[tuple[EndpointReport, list[Candidate]]]:
+    """Fetch and parse one endpoint and what it leads to (child sitemaps, next listing
+    pages), stopping as soon as ``want()`` (candidates still needed; None: no cap) is 0.
+    A sitemap is read for at most ``2 * want() + 100`` entries: the margin covers entries
+    that the filters drop; if it falls short, the next child sitemap supplies the rest."""
     urls = [ep.url]
     done: set[str] = set()
     pages = 0
-    while urls and pages < (ep.max_pages if ep.type in ("listing", "script_json") else MAX_SITEMAPS):
+    while (urls and pages < (ep.max_pages if ep.type in ("listing", "script_json") else MAX_SITEMAPS)
+           and want() != 0):
         url = urls.pop(0)
         if url in done:
             continue
@@ -125,10 +154,18 @@ def _run_endpoint(ep: Discovery, fetch: Fetch, tz: ZoneInfo
         if res.outcome != Outcome.OK:
             yield EndpointReport(res, res.outcome, res.error), []
             continue
+        needed = want()
         try:
-            candidates, more = _PARSERS[ep.type](ep, res, tz)
+            if ep.type == "sitemap":
+                candidates, more = _sitemap(ep, res, tz, None if needed is None else 2 * needed + 100)
+            else:
+                candidates, more = _PARSERS[ep.type](ep, res, tz)
         except FeedError as exc:
             yield EndpointReport(res, Outcome.BAD_FEED, str(exc)), exc.salvaged
+            continue
+        except Exception as exc:  # noqa: BLE001 - a bug must cost this endpoint, not the source
+            log.exception("discovery at %s failed", url)
+            yield EndpointReport(res, Outcome.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}"[:2000]), []
             continue
         yield EndpointReport(res, Outcome.OK, None), candidates
         urls.extend(more)
@@ -186,25 +223,43 @@ def _feed_entries(parsed, res: FetchResult) -> list[Candidate]:
             continue
         stamp = entry.get("published_parsed") or entry.get("updated_parsed")
         when = dt.datetime(*stamp[:6], tzinfo=dt.UTC) if stamp else None
-        out.append(Candidate(urljoin(res.final_url, link.strip()), when, entry.get("title")))
+        out.append(Candidate(_join(res.final_url, link), when, entry.get("title")))
     return out
 
 
-def _sitemap(ep: Discovery, res: FetchResult, tz: ZoneInfo) -> tuple[list[Candidate], list[str]]:
-    from hubwatch.crawl.safexml import UnsafeXMLError, parse_xml_safely
+def _sitemap(ep: Discovery, res: FetchResult, tz: ZoneInfo, max_entries: int | None = None
+             ) -> tuple[list[Candidate], list[str]]:
+    """The ``<url>`` entries of a urlset (at most ``max_entries``) or the child sitemaps of
+    a sitemap index, read incrementally: stopping early leaves the rest unparsed."""
+    from hubwatch.crawl.safexml import UnsafeXMLError, iter_xml_safely
 
     # A .xml.gz body arrives inflated: the fetcher does that, bounded, for expect="feed".
+    entries: list[tuple[str, str]] = []
+    root_tag = None
     try:
-        root = parse_xml_safely(res.body)
+        for el in iter_xml_safely(res.body):
+            parent = el.getparent()
+            if parent is None:
+                root_tag = etree.QName(el).localname
+                break
+            if parent.getparent() is not None or not isinstance(el.tag, str):
+                continue  # <loc>, <lastmod>...: read with their entry
+            if root_tag is None:
+                root_tag = etree.QName(parent).localname
+            entries.append((_child_text(el, "loc"), _child_text(el, "lastmod")))
+            el.clear()
+            while el.getprevious() is not None:  # drop finished entries: bounded memory
+                del parent[0]
+            if max_entries is not None and len(entries) >= max_entries and root_tag == "urlset":
+                break
     except (UnsafeXMLError, etree.XMLSyntaxError, ValueError) as exc:
         raise FeedError(f"sitemap is not readable XML: {exc}") from None
-    tag = etree.QName(root).localname
-    entries = [(_child_text(el, "loc"), _child_text(el, "lastmod"))
-               for el in root if isinstance(el.tag, str)]
-    if tag == "sitemapindex":
+    if root_tag is None:
+        raise FeedError("sitemap is not readable XML: no root element")
+    if root_tag == "sitemapindex":
         return [], [loc for loc, _ in entries if loc]
-    if tag != "urlset":
-        raise FeedError(f"root element <{tag}> is neither <urlset> nor <sitemapindex>")
+    if root_tag != "urlset":
+        raise FeedError(f"root element <{root_tag}> is neither <urlset> nor <sitemapindex>")
     return [Candidate(loc, _parse_date(mod, tz)) for loc, mod in entries if loc], []
 
 
@@ -230,8 +285,8 @@ def _listing(ep: Discovery, res: FetchResult, tz: ZoneInfo) -> tuple[list[Candid
         nexts = soup.select(ep.next_selector) if ep.next_selector else []
     except ValueError as exc:  # soupsieve.SelectorSyntaxError is a ValueError
         raise FeedError(f"bad CSS selector: {exc}") from None
-    links = [urljoin(res.final_url, a["href"].strip()) for a in anchors if a.get("href")]
-    more = [urljoin(res.final_url, a["href"]) for a in nexts if a.get("href")][:1]
+    links = [_join(res.final_url, a["href"]) for a in anchors if a.get("href")]
+    more = [_join(res.final_url, a["href"]) for a in nexts if a.get("href")][:1]
     return [Candidate(u) for u in links if u.startswith("http")], more
 
 
@@ -280,7 +335,7 @@ def _json_items(ep: Discovery, data, res: FetchResult, tz: ZoneInfo) -> list[Can
             continue
         when = _parse_date(str(_field(item, ep.date_field) or ""), tz) if ep.date_field else None
         title = _field(item, ep.title_field) if ep.title_field else None
-        out.append(Candidate(urljoin(res.final_url, str(url).strip()), when,
+        out.append(Candidate(_join(res.final_url, str(url)), when,
                              str(title) if title else None))
     return out
 
@@ -312,6 +367,16 @@ def _field(item, path: str | None):
                 return None
         value = value.get(part) if isinstance(value, dict) else None
     return value
+
+
+def _join(base: str, href: str) -> str:
+    """``href`` resolved against ``base``; as written when it cannot be parsed (an unclosed
+    IPv6 bracket): ``url_problem`` then drops it with a warning instead of losing the page."""
+    href = href.strip()
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        return href
 
 
 def _parse_date(value: str, tz: ZoneInfo) -> dt.datetime | None:

@@ -15,6 +15,7 @@ import ipaddress
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -41,12 +42,43 @@ def guarded(deadline: float | None, allow_internal: bool) -> Iterator[None]:
         _state.deadline, _state.allow_internal = old
 
 
+#: IPv6 prefixes whose addresses carry an IPv4 address in their low 32 bits: NAT64
+#: well-known and local-use prefixes (RFC 6052 §2.1, RFC 8215) and IPv4-compatible
+#: addresses (RFC 4291 §2.5.5.1, deprecated but still routed by some stacks).
+_EMBED_LOW32 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"),
+                ipaddress.IPv6Network("::/96"))
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for, if it embeds one: IPv4-mapped
+    (``::ffff:a.b.c.d``), 6to4 (``2002:AABB:CCDD::/16``, RFC 3056), NAT64
+    (``64:ff9b::a.b.c.d``) or IPv4-compatible (``::a.b.c.d``). ``::`` and ``::1`` are
+    themselves (unspecified, loopback), not IPv4 addresses."""
+    if ip.ipv4_mapped:
+        return ip.ipv4_mapped
+    if ip.sixtofour:
+        return ip.sixtofour
+    if int(ip) <= 1:
+        return None
+    if any(ip in net for net in _EMBED_LOW32):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def is_internal(address: str) -> bool:
     """True for loopback, private (RFC 1918, RFC 4193), link-local, CGNAT, multicast,
-    reserved or unspecified IPv4/IPv6 addresses (also IPv4-mapped IPv6)."""
+    reserved or unspecified IPv4/IPv6 addresses. An IPv6 address embedding an IPv4
+    address (mapped, 6to4, NAT64, IPv4-compatible; see ``embedded_ipv4``) is judged by
+    that IPv4 address, because a translator or tunnel on the path delivers it there."""
     ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = embedded_ipv4(ip)
+        if inner is not None:
+            return _internal_ip(inner)
+    return _internal_ip(ip)
+
+
+def _internal_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return not ip.is_global or ip.is_multicast
 
 
@@ -96,6 +128,22 @@ class GuardedBackend(httpcore.NetworkBackend):
 
     def __init__(self) -> None:
         self._inner = httpcore.SyncBackend()
+        self._open: weakref.WeakSet[_DeadlineStream] = weakref.WeakSet()
+        self._open_lock = threading.Lock()
+
+    def abort_all(self) -> int:
+        """Shut down every connection opened through this backend (blocked reads return
+        at once, with an error); return how many. Used when a run is cancelled."""
+        with self._open_lock:
+            streams = list(self._open)
+        for stream in streams:
+            sock = stream.get_extra_info("socket")
+            try:
+                if sock is not None:
+                    sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed
+        return len(streams)
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         try:
@@ -109,9 +157,11 @@ class GuardedBackend(httpcore.NetworkBackend):
         last: Exception | None = None
         for address in addresses:  # connect to the address checked, not a new lookup
             try:
-                stream = self._inner.connect_tcp(address, port, _remaining(timeout),
-                                                 local_address, socket_options)
-                return _DeadlineStream(stream)
+                stream = _DeadlineStream(self._inner.connect_tcp(address, port, _remaining(timeout),
+                                                                 local_address, socket_options))
+                with self._open_lock:
+                    self._open.add(stream)
+                return stream
             except httpcore.ConnectError as exc:
                 last = exc
         raise last or httpcore.ConnectError(f"no address for {host}")
@@ -130,12 +180,13 @@ class GuardedTransport(httpx.HTTPTransport):
     def __init__(self, *, limits: httpx.Limits, http2: bool = False) -> None:
         super().__init__(limits=limits, http2=http2, trust_env=False)
         ssl_context = httpx.create_ssl_context()
+        self.backend = GuardedBackend()
         self._pool = httpcore.ConnectionPool(
             ssl_context=ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
-            http1=True, http2=http2, network_backend=GuardedBackend(),
+            http1=True, http2=http2, network_backend=self.backend,
         )
 
 

@@ -76,3 +76,24 @@ def parse_xml_safely(body: bytes) -> etree._Element:
     """
     check_safe_xml(body)
     return etree.fromstring(body, parser=_parser())
+
+
+def iter_xml_safely(body: bytes, chunk: int = 64 * 1024):
+    """Parse XML bytes incrementally, yielding each element when its end tag is read,
+    under the same rules as ``parse_xml_safely``. The caller may stop early (only what
+    was fed so far was parsed) and should ``clear()`` elements it is done with, so a
+    large sitemap never becomes a whole tree in memory.
+
+    Raises ``UnsafeXMLError`` or ``lxml.etree.XMLSyntaxError`` (while iterating).
+    """
+    check_safe_xml(body)
+    parser = etree.XMLPullParser(events=("end",), resolve_entities=False, no_network=True,
+                                 huge_tree=False, load_dtd=False, dtd_validation=False)
+    view = memoryview(body)
+    for start in range(0, len(body), chunk):
+        parser.feed(bytes(view[start:start + chunk]))
+        for _, element in parser.read_events():
+            yield element
+    parser.close()
+    for _, element in parser.read_events():
+        yield element

@@ -41,18 +41,22 @@ def normalize_url(url: str) -> str:
     sorts the remaining query parameters (blank values kept), percent-encodes unsafe
     characters (w3lib, WHATWG URL rules) and gives an empty path ``/``. The trailing
     slash of other paths is kept: only a page's canonical link may fold it.
-    Non-http(s) input is returned stripped but otherwise unchanged.
+    An IPv6 literal keeps its brackets. Non-http(s) input, and a URL that cannot be a
+    URL at all (``http://host:1:2/``, see ``url_problem``), are returned stripped but
+    otherwise unchanged: the fetcher then records why it cannot be fetched. Never raises.
     """
     url = url.strip()
-    parts = urlsplit(safe_url_string(url))
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS:
+    try:
+        parts = urlsplit(safe_url_string(url))
+        scheme = parts.scheme.lower()
+        if scheme not in _DEFAULT_PORTS:
+            return url
+        port = parts.port
+    except ValueError:  # a port that is not a number, a bad IPv6 literal, ...
         return url
     host = (parts.hostname or "").rstrip(".")
-    try:
-        port = parts.port
-    except ValueError:  # a port that is not a number: leave the netloc as written
-        port = None
+    if ":" in host:  # IPv6 literal: the brackets are part of the authority (RFC 3986 §3.2.2)
+        host = f"[{host}]"
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     if parts.username or parts.password:
         netloc = f"{parts.netloc.rsplit('@', 1)[0]}@{netloc}"
@@ -60,14 +64,46 @@ def normalize_url(url: str) -> str:
     return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query), ""))
 
 
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be fetched as an absolute http(s) URL, or None when it can.
+
+    Catches what discovery meets in hostile listings: another scheme, no host, a port
+    that is not a number in 0-65535 (``http://host:1:2/``), a broken IPv6 literal.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        if parts.scheme.lower() not in _DEFAULT_PORTS:
+            return f"not an http(s) URL: {url[:200]!r}"
+        if not parts.hostname:
+            return f"no host in {url[:200]!r}"
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+        urlsplit(safe_url_string(url.strip())).port  # noqa: B018 - and after percent-encoding
+    except ValueError as exc:
+        return f"invalid URL {url[:200]!r}: {exc}"
+    return None
+
+
 def host_of(url: str) -> str:
-    """``host`` or ``host:port`` (lower-case, default port dropped) of an absolute URL."""
-    return urlsplit(normalize_url(url)).netloc.rsplit("@", 1)[-1]
+    """``host`` or ``host:port`` (lower-case, default port dropped, IPv6 in brackets) of an
+    absolute URL; ``""`` when the URL has no readable authority."""
+    try:
+        return urlsplit(normalize_url(url)).netloc.rsplit("@", 1)[-1]
+    except ValueError:
+        return ""
+
+
+def _split_host_port(hostport: str) -> tuple[str, str]:
+    """``("host", "port")`` of ``host[:port]`` / ``[v6][:port]`` (port ``""`` when absent)."""
+    if hostport.startswith("["):
+        host, _, rest = hostport.partition("]")
+        return host + "]", rest[1:] if rest.startswith(":") else ""
+    host, _, port = hostport.partition(":")
+    return host, port
 
 
 def _site_of(host: str) -> str:
     """The host without port and without a leading www/m/amp/wap edition label."""
-    host = host.split(":")[0]
+    host = _split_host_port(host)[0]
     for label in _EDITION_LABELS:
         if host.startswith(label) and host.count(".") >= 2:
             return host[len(label):]
@@ -81,14 +117,18 @@ def is_allowed(url: str, allowed_hosts: set[str]) -> bool:
     A mobile or AMP edition of an allowed site (``m.example.com`` or
     ``amp.example.com`` for ``www.example.com``) counts as the same site.
     """
-    if urlsplit(url.strip()).scheme.lower() not in _DEFAULT_PORTS:
+    if not url.strip().lower().startswith(("http://", "https://")):
         return False
-    host, _, port = host_of(url).partition(":")
-    return any(_entry_matches(entry.strip().lower(), host, port) for entry in allowed_hosts)
+    try:
+        urlsplit(url.strip()).port  # noqa: B018 - a port that is no port: no host matches
+    except ValueError:
+        return False
+    host, port = _split_host_port(host_of(url))
+    return bool(host) and any(_entry_matches(entry.strip().lower(), host, port) for entry in allowed_hosts)
 
 
 def _entry_matches(entry: str, host: str, port: str) -> bool:
-    entry_host, _, entry_port = entry.partition(":")
+    entry_host, entry_port = _split_host_port(entry)
     if entry_port and entry_port != port:
         return False
     return entry_host == host or _site_of(entry_host) == _site_of(host)

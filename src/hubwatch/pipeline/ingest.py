@@ -27,12 +27,13 @@ from hubwatch.config.sources import CATCH_ALL_SLUG, SourceConfig
 from hubwatch.config.watchlist import Watchlist
 from hubwatch.contract import DEFAULT_TIMEZONE
 from hubwatch.crawl.discover import Candidate, discover
-from hubwatch.crawl.fetch import FetchResult
+from hubwatch.crawl.fetch import CANCELLED, FetchResult
 from hubwatch.crawl.urls import host_of, is_allowed, normalize_url, trusted_canonical
 from hubwatch.mentions.match import Matcher
 from hubwatch.models import store
 from hubwatch.outcomes import SUCCEEDED, Outcome
 from hubwatch.pipeline import paging
+from hubwatch.pipeline.cancel import Cancellation
 from hubwatch.pipeline.paging import Article
 from hubwatch.text.attachments import (
     ATTACHMENT_EXTRACTOR_VERSION,
@@ -44,6 +45,7 @@ from hubwatch.text.attachments import (
     sniff_type,
 )
 from hubwatch.text.extract import EXTRACTOR_VERSION, ExtractError, Page, require_text
+from hubwatch.text.worker import ParseCancelled, ParseLimits, ParsePool, cut_text, shared_pool
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,10 @@ class RunCounts:
     duplicates: int = 0
     without_date: int = 0
     without_text: int = 0
+    #: ok pages whose main text or mentions were cut at a cap (noted on their snapshot)
+    capped: int = 0
+    #: links discovery dropped as unfetchable (noted on the endpoint's snapshot)
+    discovery_warnings: int = 0
     mentions: Counter = field(default_factory=Counter)
     discovered: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -82,7 +88,7 @@ class RunCounts:
 
     _COUNTERS = ("outcomes", "discovery_outcomes", "mentions")
     _NUMBERS = ("new_documents", "new_versions", "unchanged", "duplicates", "without_date",
-                "without_text", "discovered")
+                "without_text", "discovered", "capped", "discovery_warnings")
 
     def state(self) -> dict:
         """Every count as plain JSON-able values (what a batch hands back to its run)."""
@@ -117,10 +123,33 @@ class RunCounts:
                 "discovered": self.discovered,
                 "without_date": self.without_date,
                 "without_text": self.without_text,
+                "capped": self.capped,
+                "discovery_warnings": self.discovery_warnings,
                 "outcomes": dict(self.outcomes),
                 "discovery_outcomes": dict(self.discovery_outcomes),
                 "mentions_by_entity": dict(self.mentions),
             }
+
+
+@dataclass
+class _Extracted:
+    """What extraction made of an ``ok`` fetch: a page and its mentions, or the
+    ``ExtractError`` that becomes the snapshot's outcome; ``note`` says what was capped."""
+
+    page: Page | None = None
+    mentions: list = field(default_factory=list)
+    error: ExtractError | None = None
+    note: str | None = None
+    article: Article | None = None  # the article's pages when it has a pager
+
+
+def internal_error_message(exc: BaseException, fetch_error: str | None = None) -> str:
+    """``Type: message`` of an unexpected exception, for ``snapshot.error_message``
+    (at most 2,000 characters; the fetch's own reason appended when there was one)."""
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if fetch_error:
+        text += f" (fetch: {fetch_error})"
+    return text[:2000]
 
 
 def entity_specs(watchlist: Watchlist) -> list[store.EntitySpec]:
@@ -184,11 +213,14 @@ class Pipeline:
         watchlist: the loaded watch-list.
         ids: the synced configuration's row ids.
         run_id: the ``crawl_run`` row snapshots belong to (None: not recorded).
+        cancellation: the run's stop signal (``hubwatch.pipeline.cancel.for_run``); None:
+            a signal of this pipeline's own, set by :meth:`cancel`.
     """
 
     def __init__(self, session_factory: sessionmaker[Session], sources: list[SourceConfig],
                  watchlist: Watchlist, ids: SyncedIds, *, run_id: int | None = None,
-                 settings: Settings | None = None, progress: ProgressHook | None = None) -> None:
+                 settings: Settings | None = None, progress: ProgressHook | None = None,
+                 cancellation: Cancellation | None = None) -> None:
         self.sessions = session_factory
         self.settings = settings or get_settings()
         self.sources = {s.slug: s for s in sources}
@@ -204,6 +236,14 @@ class Pipeline:
         # thread that fetched the page, which then fetches the files (fetch_and_store).
         self._links: dict[str, tuple[int, list[AttachmentLink]]] = {}
         self._links_lock = threading.Lock()
+        p = self.settings.parse
+        self.parser: ParsePool = shared_pool(ParseLimits(
+            deadline=p.parse_deadline_seconds, memory_mb=p.parse_memory_mb,
+            workers=p.parse_workers, max_text_chars=p.max_text_chars))
+        #: The run's stop signal: no new page starts once it is set (see ``cancel``).
+        self.cancelled = cancellation or Cancellation()
+        self.cancelled.register(self.parser.close)
+        self._thread = threading.local()  # cut notes from parsing, per fetching thread
 
     @classmethod
     def open(cls, session_factory: sessionmaker[Session], sources: list[SourceConfig],
@@ -239,27 +279,64 @@ class Pipeline:
         pager (``hubwatch.pipeline.paging.collect``): one document keyed on the first
         page's canonical URL, the pages' texts stitched, every page URL mapped to it.
         A page that fails to decode or extract is recorded with that outcome and its
-        cause; the run goes on. Returns ``"duplicate"`` for an archived fetch stored
-        before (nothing is written then). Two runs storing the same article at once may
-        deadlock in PostgreSQL; the loser's transaction is retried from the start.
+        cause; the run goes on. Whatever else goes wrong (a bug, a failed write), the
+        fetch still ends as exactly one snapshot: ``internal_error`` with the exception's
+        type and message, written in a fresh transaction. Returns ``"duplicate"`` for an
+        archived fetch stored before (nothing is written then). Raises only
+        ``ParseCancelled`` (the run is stopping: nothing is written) and, if even the
+        ``internal_error`` snapshot cannot be written, that error.
         """
         slug = source.slug if source else CATCH_ALL_SLUG
+        try:
+            extracted = self._extract(res, source, article) if res.outcome == Outcome.OK else None
+            outcome, mentions = self._store(res, source, slug, via, tuple(seen_as), extracted)
+        except ParseCancelled:
+            raise
+        except Exception as exc:  # recorded, never lost: the run goes on (issue 16)
+            log.exception("storing %s failed; recorded as internal_error", res.url)
+            outcome, mentions = self._record_internal_error(res, slug, via, exc), []
+        if outcome == "duplicate":
+            self.counts.add(duplicates=1)
+            return outcome
+        self.counts.count(outcome, mentions)
+        return outcome
+
+    def _store(self, res: FetchResult, source: SourceConfig | None, slug: str, via: str,
+               seen_as: tuple[str, ...], extracted: _Extracted | None) -> tuple[str, list[str]]:
+        # Two runs storing the same article at once may deadlock in PostgreSQL; the loser's
+        # transaction is retried from the start.
         for attempt in range(1, DEADLOCK_RETRIES + 1):
             try:
                 with self.sessions.begin() as session:
                     snap_id = store.record_snapshot(session, **self._snapshot_values(res, slug, via))
                     if snap_id is None:
-                        self.counts.add(duplicates=1)
-                        return "duplicate"
-                    outcome, mentions = self._apply(session, snap_id, res, source, tuple(seen_as), article)
-                break
+                        return "duplicate", []
+                    return self._apply(session, snap_id, res, source, seen_as, extracted)
             except OperationalError as exc:
                 if attempt == DEADLOCK_RETRIES or not isinstance(
                         exc.orig, (DeadlockDetected, SerializationFailure)):
                     raise
                 log.info("retrying %s after %s", res.url, type(exc.orig).__name__)
-        self.counts.count(outcome, mentions)
-        return outcome
+        raise AssertionError("unreachable")  # the last attempt returns or raises
+
+    def _record_failure(self, res: FetchResult, source: SourceConfig | None, exc: BaseException) -> None:
+        """An ``internal_error`` snapshot for a fetch whose storing raised; ``store_error``
+        in the counts only if even that cannot be written."""
+        try:
+            outcome = self._record_internal_error(res, source.slug if source else CATCH_ALL_SLUG,
+                                                  "http", exc)
+        except Exception:  # noqa: BLE001 - the database itself is failing: logged, counted
+            log.exception("recording the failure of %s failed", res.url)
+            outcome = "store_error"
+        self.counts.count(outcome)
+
+    def _record_internal_error(self, res: FetchResult, slug: str, via: str, exc: BaseException) -> str:
+        values = self._snapshot_values(res, slug, via)
+        values.update(outcome=Outcome.INTERNAL_ERROR.value,
+                      error_message=internal_error_message(exc, res.error))
+        with self.sessions.begin() as session:
+            store.record_snapshot(session, **values)
+        return Outcome.INTERNAL_ERROR.value
 
     def _snapshot_values(self, res: FetchResult, slug: str, via: str,
                          purpose: str = "page") -> dict:
@@ -268,14 +345,64 @@ class Pipeline:
                     http_status=res.status, etag=res.etag, last_modified=res.last_modified,
                     body_sha256=hashlib.sha256(res.body).hexdigest() if res.body else None,
                     body_bytes=len(res.body) if res.body is not None else None,
-                    attempts=res.attempts, outcome=str(res.outcome), error_message=res.error,
-                    redirects=list(res.redirects) or None,
-                    via=via, purpose=purpose)
+                    attempts=res.attempts, outcome=str(res.outcome),
+                    error_message=res.error[:2000] if res.error else None,
+                    redirects=list(res.redirects) or None, via=via, purpose=purpose)
 
-    def _apply(self, session: Session, snap_id: int, res: FetchResult, source: SourceConfig | None,
-               seen_as: tuple[str, ...] = (), article: Article | None = None) -> tuple[str, list[str]]:
-        if res.outcome == Outcome.OK:
-            return self._store_page(session, snap_id, res, source, seen_as, article)
+    def _parse_page(self, res: FetchResult, tz: str) -> Page:
+        """``parse_page`` on a fetch result in a parse worker (bounded by
+        ``parse_deadline_seconds`` and ``parse_memory_mb``; raises ``ExtractError``); a cut
+        of its main text is noted for this thread's next ``_extract``."""
+        try:
+            parsed = self.parser.parse(res.body, url=res.final_url, content_type=res.headers.get(
+                "content-type"), fetched_at=res.fetched_at, site_timezone=tz)
+        except ExtractError as exc:
+            self._thread.failed = (res, exc)  # not parsed twice (a bomb would cost two deadlines)
+            raise
+        if parsed.text_cut:
+            self._notes().append(f"main text cut to {len(parsed.page.text):,} of "
+                                 f"{parsed.text_chars:,} characters (max_text_chars)")
+        return parsed.page
+
+    def _notes(self) -> list[str]:
+        notes = getattr(self._thread, "notes", None)
+        if notes is None:
+            notes = self._thread.notes = []
+        return notes
+
+    def _extract(self, res: FetchResult, source: SourceConfig | None,
+                 article: Article | None) -> _Extracted:
+        """Parse (unless ``article`` holds the parsed pages) and match one page outside any
+        transaction; caps the main text and the mentions kept, noting each cut."""
+        tz = source.timezone if source else DEFAULT_TIMEZONE
+        notes = self._notes()
+        failed, self._thread.failed = getattr(self._thread, "failed", None), None
+        try:
+            if article is None and failed is not None and failed[0] is res:
+                raise failed[1]
+            page = require_text(article.stitched() if article else self._parse_page(res, tz))
+        except ExtractError as exc:
+            return _Extracted(error=exc)
+        finally:
+            found, notes[:] = list(notes), []
+            self._thread.failed = None
+        limit = self.settings.parse.max_text_chars
+        if len(page.text) > limit:  # the pages of a paged article, stitched
+            chars, page = len(page.text), cut_text(page, limit)
+            found.append(f"main text cut to {len(page.text):,} of {chars:,} characters (max_text_chars)")
+        mentions = self.matcher.find(page.title, page.text)
+        cap = self.settings.parse.max_mentions_per_version
+        if len(mentions) > cap:
+            found.append(f"mentions capped: first {cap:,} of {len(mentions):,} kept "
+                         f"(max_mentions_per_version)")
+            mentions = mentions[:cap]
+        return _Extracted(page=page, mentions=mentions, note="; ".join(found) or None, article=article)
+
+    def _apply(self, session: Session, snap_id: int, res: FetchResult,
+               source: SourceConfig | None, seen_as: tuple[str, ...] = (),
+               extracted: _Extracted | None = None) -> tuple[str, list[str]]:
+        if res.outcome == Outcome.OK and extracted is not None:
+            return self._store_page(session, snap_id, res, source, seen_as, extracted)
         known = store.find_document(session, res.url) or store.find_document(
             session, normalize_url(res.url))
         if known is not None:
@@ -286,16 +413,18 @@ class Pipeline:
         return str(res.outcome), []
 
     def _store_page(self, session: Session, snap_id: int, res: FetchResult,
-                    source: SourceConfig | None, seen_as: tuple[str, ...] = (),
-                    article: Article | None = None) -> tuple[str, list[str]]:
-        tz = source.timezone if source else DEFAULT_TIMEZONE
-        try:
-            page = require_text(article.stitched() if article else paging.parse(res, tz))
-        except ExtractError as exc:
+                    source: SourceConfig | None, seen_as: tuple[str, ...],
+                    extracted: _Extracted) -> tuple[str, list[str]]:
+        if extracted.error is not None:
+            exc = extracted.error
             store.set_snapshot_outcome(session, snap_id, exc.outcome, str(exc))
             if exc.outcome == Outcome.NO_TEXT:
                 self._no_text(session, snap_id, res)
             return str(exc.outcome), []
+        page, mentions, article = extracted.page, extracted.mentions, extracted.article
+        if extracted.note:
+            store.set_snapshot_outcome(session, snap_id, Outcome.OK.value, extracted.note)
+            self.counts.add(capped=1)
         slug = source.slug if source else CATCH_ALL_SLUG
         hosts = set(source.allowed_hosts) if source else {host_of(res.final_url)}
         first = res
@@ -311,7 +440,6 @@ class Pipeline:
         doc_id, created = store.resolve_document(
             session, canonical_url=canonical, urls=urls, source_id=self.source_ids[slug],
             seen_at=res.fetched_at)
-        mentions = self.matcher.find(page.title, page.text)
         pages = len(article.pages) if article is not None and article.paged else 1
         version_id = store.add_version(session, doc_id, self._version(first, page, canonical, pages),
                                        mentions, self.entity_ids,
@@ -362,28 +490,41 @@ class Pipeline:
             **(page_fields(page) | ({} if pages == 1 else {"extractor_version": f"{EXTRACTOR_VERSION}+pages{pages}"})))
 
     def record_discovery(self, res: FetchResult, outcome: str, error: str | None,
-                         source: SourceConfig) -> None:
-        """Store a discovery fetch (feed, sitemap, listing, JSON list) as a snapshot."""
+                         source: SourceConfig, warnings: Iterable[str] = ()) -> None:
+        """Store a discovery fetch (feed, sitemap, listing, JSON list) as a snapshot.
+
+        ``warnings`` (links dropped as unfetchable) are appended to its error message and
+        counted in ``discovery_warnings``; they do not change the outcome."""
+        warnings = list(warnings)
+        if warnings:
+            shown = "; ".join(warnings[:5]) + (f"; and {len(warnings) - 5} more" if len(warnings) > 5 else "")
+            error = (f"{error}; " if error else "") + f"dropped {len(warnings)} bad link(s): {shown}"
         values = self._snapshot_values(res, source.slug, "http", purpose="discovery")
-        values.update(outcome=str(outcome), error_message=error)
+        values.update(outcome=str(outcome), error_message=error[:2000] if error else None)
         with self.sessions.begin() as session:
             store.record_snapshot(session, **values)
         self.counts.count(outcome, discovery=True)
+        self.counts.add(discovery_warnings=len(warnings))
 
     # -- batches ---------------------------------------------------------------------
     def crawl_source(self, source: SourceConfig, fetcher, *, max_pages: int | None = None,
                      since: dt.date | None = None, dry_run: bool = False) -> list[Candidate]:
         """Discover and fetch one source's pages; return the candidates found.
 
-        Pages already stored are fetched conditionally (ETag / Last-Modified).
+        Pages already stored are fetched conditionally (ETag / Last-Modified). The page
+        cap applies during discovery (see ``discover``). After ``cancel()`` nothing starts.
         """
+        if self.cancelled.is_set():
+            return []
         limit = max_pages or source.max_pages or self.settings.crawl.max_pages_per_source
         fetch = self._bound_fetch(fetcher, source)
         found = discover(source, fetch, since=since, limit=limit)
         for report in found.endpoints:
-            self.record_discovery(report.fetch, report.outcome, report.error, source)
+            if self.cancelled.is_set() and report.fetch.error == CANCELLED:
+                continue  # never finished: not a finding about the endpoint
+            self.record_discovery(report.fetch, report.outcome, report.error, source, report.warnings)
         self.counts.add(discovered=len(found.candidates))
-        if not dry_run:
+        if not dry_run and not self.cancelled.is_set():
             self.fetch_and_store([u for c in found.candidates for u in (c.url, *c.seen_as)],
                                  fetcher, source)
         return found.candidates
@@ -392,7 +533,8 @@ class Pipeline:
         """Fetch ``urls`` (conditionally where known) on a thread pool and store each.
 
         URLs are normalised first (tracking parameters, fragment, host case, default
-        port): variants of one link are fetched once.
+        port): variants of one link are fetched once. Every URL started ends as one
+        snapshot (``store_fetch``); after ``cancel()`` no new URL starts.
         """
         variants: dict[str, list[str]] = {}
         for raw in urls:
@@ -401,23 +543,66 @@ class Pipeline:
         self.progress("total", len(urls))
 
         def one(url: str) -> None:
+            if self.cancelled.is_set():
+                return
             src = source or self.source_for(url)
-            with self.sessions() as session:
-                known = store.find_document(session, url)
-            fetch = self._bound_fetch(fetcher, src, url)
-            res = fetch(url, expect="page", etag=known.etag if known and known.has_version else None,
-                        last_modified=known.last_modified if known and known.has_version else None)
             try:
-                article = paging.collect(res, src.timezone if src else DEFAULT_TIMEZONE, fetch)
+                res, known = self._fetch_page(fetcher, src, url)
+                if self.cancelled.is_set():
+                    return  # an aborted socket is no finding about the page
+                article = self._collect(res, src, fetcher, url)
                 self.store_fetch(res, src, seen_as=variants[url], article=article)
                 self.fetch_attachments(res, known.id if known else None, fetcher, src)
-            except Exception:  # one bad page must not end the run; logged with its URL
+            except ParseCancelled:
+                return
+            except Exception:  # even the internal_error snapshot failed (database gone?)
                 log.exception("storing %s failed", url)
                 self.counts.count("store_error")
             self.progress("done", 1)
 
         with ThreadPoolExecutor(max_workers=self.settings.crawl.fetch_workers) as pool:
             list(pool.map(one, urls))
+
+    def _collect(self, res: FetchResult, source: SourceConfig | None, fetcher, url: str) -> Article | None:
+        """The article ``res`` is a page of (``hubwatch.pipeline.paging.collect``), parsed in
+        the parse workers; None when it is not an ``ok`` page or does not parse (then
+        ``store_fetch`` records why) or when collecting fails in our own code (then
+        ``store_fetch`` parses the page alone)."""
+        self._notes().clear()
+        self._thread.failed = None
+        try:
+            return paging.collect(res, source.timezone if source else DEFAULT_TIMEZONE,
+                                  self._bound_fetch(fetcher, source, url), parse=self._parse_page)
+        except ParseCancelled:
+            raise
+        except Exception:  # noqa: BLE001 - the other pages are lost, the page itself is not
+            log.exception("collecting the pages of %s failed", url)
+            self._notes().clear()
+            return None
+
+    def _fetch_page(self, fetcher, source: SourceConfig | None, url: str):
+        """The fetch of one page and the stored document it is, if any; an exception of
+        ours becomes an ``internal_error`` result."""
+        known = None
+        try:
+            with self.sessions() as session:
+                known = store.find_document(session, url)
+            fetch = self._bound_fetch(fetcher, source, url)
+            return fetch(url, expect="page", etag=known.etag if known and known.has_version else None,
+                         last_modified=known.last_modified if known and known.has_version else None
+                         ), known
+        except Exception as exc:  # noqa: BLE001 - recorded as the page's snapshot
+            log.exception("fetching %s failed", url)
+            now = dt.datetime.now(dt.UTC)
+            return FetchResult(url=url, final_url=url, status=None, headers={}, body=b"",
+                               outcome=Outcome.INTERNAL_ERROR, error=internal_error_message(exc),
+                               attempts=0, fetched_at=now, elapsed_seconds=0.0, redirects=[],
+                               etag=None, last_modified=None), known
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        """Stop the run soon: no new fetch or parse starts; pages in flight are dropped
+        (not recorded: their next run redoes them). Safe from a signal handler."""
+        self.cancelled.set(reason)
 
     # -- attachments -------------------------------------------------------------------
     def fetch_attachments(self, page: FetchResult, known_id: int | None, fetcher,
@@ -447,9 +632,9 @@ class Pipeline:
                         last_modified=doc.last_modified if doc and doc.has_version else None)
             try:
                 self.store_attachment(res, source, parent_id, link)
-            except Exception:  # one bad file must not end the run; logged with its URL
-                log.exception("storing attachment %s failed", url)
-                self.counts.count("store_error")
+            except Exception as exc:  # one bad file must not end the run, nor go unrecorded
+                log.exception("storing attachment %s failed; recorded as internal_error", url)
+                self._record_failure(res, source, exc)
 
     def store_attachment(self, res: FetchResult, source: SourceConfig | None, parent_id: int,
                          link: AttachmentLink) -> str:
@@ -512,10 +697,14 @@ class Pipeline:
         from hubwatch.crawl.warc import read_warc
 
         for res in read_warc(path, self.settings.fetch.max_bytes):
+            if self.cancelled.is_set():
+                return
             try:
                 self.store_fetch(res, self.source_for(res.url), via="warc")
                 with self._links_lock:  # an archive's pages are not followed to their files
                     self._links.pop(res.url, None)
+            except ParseCancelled:
+                return
             except Exception:
                 log.exception("storing archived %s failed", res.url)
                 self.counts.count("store_error")

@@ -52,10 +52,12 @@ def parse(res: FetchResult, tz: str) -> Page:
 
 
 def collect(res: FetchResult, tz: str, fetch: Callable[..., FetchResult],
-            limit: int = MAX_ARTICLE_PAGES) -> Article | None:
+            limit: int = MAX_ARTICLE_PAGES, *,
+            parse: Callable[[FetchResult, str], Page] = parse) -> Article | None:
     """The article ``res`` belongs to: ``res`` parsed, plus its other pages fetched with
     ``fetch(url, expect="page")`` when its pager names any. None when ``res`` is not an
-    ``ok`` fetch or does not parse (the caller records why)."""
+    ``ok`` fetch or does not parse (the caller records why). ``parse``: how a page is
+    parsed (the pipeline passes its bounded parse workers)."""
     if res.outcome != Outcome.OK:
         return None
     try:

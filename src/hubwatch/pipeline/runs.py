@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +29,7 @@ from hubwatch.models import store
 from hubwatch.models.analytics import refresh_analytics
 from hubwatch.models.db import get_engine, session_factory
 from hubwatch.models.runs import open_run
+from hubwatch.pipeline.cancel import Cancellation, for_run, forget
 from hubwatch.pipeline.ingest import Pipeline, ProgressHook, RunCounts, sync_config
 
 log = logging.getLogger(__name__)
@@ -61,11 +62,14 @@ class RunHandle:
     watchlist: Watchlist
     settings: Settings
     counts: RunCounts
+    #: The run's stop signal in this process (``hubwatch.pipeline.cancel``).
+    cancellation: Cancellation = field(default_factory=Cancellation)
 
     def pipeline(self, progress: ProgressHook | None = None) -> Pipeline:
         """A pipeline bound to this run in this process (reads the synced ids)."""
         return Pipeline.attach(self.sessions, self.sources, self.watchlist, run_id=self.run_id,
-                               settings=self.settings, progress=progress)
+                               settings=self.settings, progress=progress,
+                               cancellation=self.cancellation)
 
     def merge(self, state: dict) -> None:
         """Add a batch's counts (:meth:`RunCounts.state`) to the run's."""
@@ -79,7 +83,9 @@ def crawl_run(flow_name: str, parameters: dict, *, flow_run_id: str | None = Non
 
     ``flow_run_id``: the Prefect flow run's id (a retried flow run reopens its row).
     The run is ``completed`` when the block ends normally, ``failed`` (with the exception's
-    type and message) otherwise; the exception propagates.
+    type and message) otherwise; the exception propagates. It is ``cancelled`` (with the
+    reason) when its cancellation was set (SIGTERM/SIGINT under
+    :func:`hubwatch.pipeline.cancel.stop_on_signals`), whichever way the block ended.
 
     Raises:
         hubwatch.config.loader.ConfigError: before any row is written or page fetched.
@@ -94,7 +100,8 @@ def crawl_run(flow_name: str, parameters: dict, *, flow_run_id: str | None = Non
     with open_run(get_engine(), flow_name, _jsonable(parameters), flow_run_id) as run_id:
         with sessions.begin() as session:
             sync_config(session, sources, watchlist)
-        handle = RunHandle(run_id, flow_name, sessions, sources, watchlist, settings, RunCounts())
+        handle = RunHandle(run_id, flow_name, sessions, sources, watchlist, settings, RunCounts(),
+                           for_run(run_id))
         status, error = "failed", None
         try:
             yield handle
@@ -103,6 +110,9 @@ def crawl_run(flow_name: str, parameters: dict, *, flow_run_id: str | None = Non
             error = f"{type(exc).__name__}: {exc}"[:2000]
             raise
         finally:
+            if handle.cancellation.is_set():
+                status, error = "cancelled", handle.cancellation.reason
+            forget(run_id)
             counts = handle.counts.as_dict()
             with sessions.begin() as session:
                 store.finish_run(session, run_id, status, counts, error)
@@ -131,13 +141,14 @@ def run_batch(run_id: int, *, progress: ProgressHook | None = None,
     """
     settings = settings or get_settings()
     sources, watchlist = load_config(settings)
+    cancellation = for_run(run_id)
     pipeline = Pipeline.attach(session_factory(), sources, watchlist, run_id=run_id,
-                               settings=settings, progress=progress)
+                               settings=settings, progress=progress, cancellation=cancellation)
     if not with_fetcher:
         yield pipeline, None
         return
     gate = host_gate_for(pipeline.sources.values(), settings.fetch.host_delay)
-    with Fetcher(settings.fetch, host_gate=gate) as fetcher:
+    with Fetcher(settings.fetch, host_gate=gate) as fetcher, cancellation.on_cancel(fetcher.cancel):
         yield pipeline, fetcher
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from charset_normalizer import from_bytes
 from w3lib.encoding import resolve_encoding
@@ -58,6 +59,9 @@ def codec_for_label(label: str | None) -> str | None:
     """The Python codec for a charset label as browsers read it, or None if unknown.
 
     gb2312/gbk/x-gbk -> gb18030, latin-1/ascii -> cp1252 (WHATWG Encoding §4.2 label table).
+    Names that Python knows but no browser does (``base64``, ``rot13``, ``hex``,
+    ``undefined``, ``unicode_escape``, ``idna``...) are unknown: the other charset rules
+    decide, as a browser would ignore such a label (WHATWG Encoding "get an encoding").
     """
     if not label:
         return None
@@ -67,7 +71,23 @@ def codec_for_label(label: str | None) -> str | None:
     codec = resolve_encoding(label)
     if codec in ("utf-16", "utf-32", "utf_16", "utf_32"):
         return None  # a UTF-16 label on ASCII-compatible bytes is a lie; browsers treat it as UTF-8
-    return codec
+    return codec if codec and _is_web_codec(codec) else None
+
+
+# Python's own text codecs that are no charset of the web (Python docs, codecs,
+# "Python Specific Encodings"): reading a page with them is garbage or an exception.
+_PYTHON_ONLY = frozenset({"undefined", "unicode-escape", "raw-unicode-escape", "idna", "punycode",
+                          "palmos", "mbcs", "oem", "utf-7"})
+
+
+@lru_cache(maxsize=256)
+def _is_web_codec(codec: str) -> bool:
+    try:
+        info = codecs.lookup(codec)
+    except LookupError:
+        return False
+    # Bytes-to-bytes (base64, zlib, hex, uu) and str-to-str (rot13) codecs are not text codecs.
+    return getattr(info, "_is_text_encoding", True) and info.name not in _PYTHON_ONLY
 
 
 def charset_from_content_type(content_type: str | None) -> str | None:
@@ -94,7 +114,7 @@ def _bom(body: bytes) -> Decoded | None:
 def _strict(body: bytes, codec: str) -> str | None:
     try:
         return body.decode(codec)
-    except (UnicodeDecodeError, LookupError):
+    except (UnicodeError, LookupError):  # UnicodeError: a codec that fails whole, not per byte
         return None
 
 
@@ -141,7 +161,10 @@ def _lenient(body: bytes, label: str | None, source: str) -> Decoded | None:
     codec = codec_for_label(label)
     if codec is None:
         return None
-    text = body.decode(codec, "replace")
+    try:
+        text = body.decode(codec, "replace")
+    except (UnicodeError, LookupError):
+        return None
     bad = text.count("\ufffd") - body.count("\ufffd".encode())
     return Decoded(text, codec, source) if bad * 100 <= len(text) else None
 
