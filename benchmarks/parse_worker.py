@@ -74,8 +74,8 @@ def main() -> None:
     print(f"{'page':>18} {'bytes':>9} {'in-process ms':>14} {'worker ms':>10} {'overhead ms':>12}")
     for n in (5, 40, 400):
         body = article(n)
-        local = _timed(lambda: parse_page(body, **kw), args.pages)
-        remote = _timed(lambda: pool.parse(body, **kw), args.pages)
+        local = _timed(lambda b=body: parse_page(b, **kw), args.pages)
+        remote = _timed(lambda b=body: pool.parse(b, **kw), args.pages)
         print(f"{f'{n} paragraphs':>18} {len(body):>9,} {local * 1000:>14.2f} {remote * 1000:>10.2f} "
               f"{(remote - local) * 1000:>12.2f}")
     t = time.perf_counter()

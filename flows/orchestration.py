@@ -28,6 +28,7 @@ from hubwatch.models.analytics import weekly_summary_markdown
 from hubwatch.outcomes import SUCCEEDED
 from hubwatch.pipeline.ingest import ProgressHook
 from hubwatch.pipeline.cancel import stop_on_signals
+from hubwatch.pipeline.ingest import ProgressHook
 from hubwatch.pipeline.runs import RunHandle, crawl_run, run_batch
 
 log = logging.getLogger(__name__)

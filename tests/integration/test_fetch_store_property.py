@@ -21,10 +21,9 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import sessionmaker
 
+from hubwatch.config.settings import FetchSettings, get_settings
 from hubwatch.config.sources import Discovery, SourceConfig
-from hubwatch.config.settings import get_settings
 from hubwatch.config.watchlist import load_watchlist
-from hubwatch.config.settings import FetchSettings
 from hubwatch.crawl.fetch import Fetcher
 from hubwatch.models.schema import Snapshot
 from hubwatch.pipeline.ingest import Pipeline
@@ -45,8 +44,8 @@ class _Handler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         try:
             request = self.rfile.readline(65536)
-            while (line := self.rfile.readline(65536)) not in (b"\r\n", b"\n", b""):
-                pass
+            while self.rfile.readline(65536) not in (b"\r\n", b"\n", b""):
+                pass  # headers: the answer does not depend on them
             case = self.server.case
             if request.split(b" ")[1:2] == [b"/robots.txt"]:
                 status, headers, body = 404, {}, b""

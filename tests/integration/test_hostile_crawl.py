@@ -24,7 +24,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-
 from support.hostilesite import BAD_LINKS, MANY_MENTIONS, ODD_LINKS, PAGES, HostileSite
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]

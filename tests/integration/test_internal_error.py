@@ -8,6 +8,7 @@ import datetime as dt
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
+from support.faultserver import article_html
 
 from hubwatch.config.settings import get_settings
 from hubwatch.config.sources import Discovery, SourceConfig
@@ -16,7 +17,6 @@ from hubwatch.crawl.fetch import FetchResult
 from hubwatch.models import store
 from hubwatch.outcomes import Outcome
 from hubwatch.pipeline.ingest import Pipeline
-from support.faultserver import article_html
 
 NOW = dt.datetime(2025, 6, 18, 2, tzinfo=dt.UTC)
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import functools
 import gzip
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from support.faultserver import article_html
