@@ -15,8 +15,8 @@ Downgrade maps the new values onto old ones, keeping the fact in the message:
 ``internal_error`` rows become ``network_error`` ("internal_error: ..."), ``cancelled``
 runs become ``failed``.
 
-Revision ID: 0006
-Revises: 0004
+Revision ID: 0009
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ import re
 from alembic import op
 from sqlalchemy import text
 
-revision = "0006"
-down_revision = "0004"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
