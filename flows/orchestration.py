@@ -26,7 +26,6 @@ from hubwatch.config.sources import select_sources
 from hubwatch.flows.deployments import forward_domain_logs, late_start_reason
 from hubwatch.models.analytics import weekly_summary_markdown
 from hubwatch.outcomes import SUCCEEDED
-from hubwatch.pipeline.ingest import ProgressHook
 from hubwatch.pipeline.cancel import stop_on_signals
 from hubwatch.pipeline.ingest import ProgressHook
 from hubwatch.pipeline.runs import RunHandle, crawl_run, run_batch
