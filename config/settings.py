@@ -61,6 +61,12 @@ class FetchSettings(_Section):
         description="Default seconds between two requests to one host (host:port).")
     max_crawl_delay: float = Field(30.0, ge=0, description="Cap in seconds on a robots.txt Crawl-delay.")
     max_connections: int = Field(20, ge=1, description="Connections open at once across hosts.")
+    http2: bool = Field(
+        True, description="Offer HTTP/2 (ALPN); a host that breaks it (stream reset, protocol error) "
+                          "is asked over HTTP/1.1 for the rest of the run (env HUBWATCH_HTTP2).")
+    ca_file: str | None = Field(
+        None, description="PEM file of certificate authorities trusted besides the public roots "
+                          "(env HUBWATCH_CA_FILE).")
 
 
 class CrawlSettings(_Section):
@@ -70,6 +76,27 @@ class CrawlSettings(_Section):
     task_workers: int = Field(
         4, ge=1, le=64, description="Batches (Prefect tasks: a source, a chunk of URLs) run at once per flow run.")
     max_pages_per_source: int = Field(200, ge=1, description="Pages fetched per source per run at most.")
+    db_retry_seconds: float = Field(
+        60, ge=0, description="How long a run retries a transaction while the database is "
+                              "unreachable (restart, dropped connections) before it fails, seconds.")
+    # The recheck schedule of known documents (docs/design.md, "Recheck schedule").
+    recheck_new_days: float = Field(
+        7, ge=0, description="A document is new this many days after it was first seen or last "
+                             "changed, days.")
+    recheck_new_hours: float = Field(24, gt=0, description="Recheck interval of a new document, hours.")
+    recheck_recent_days: float = Field(
+        30, ge=0, description="Past this age since first seen or last change a document is old, days.")
+    recheck_recent_interval_days: float = Field(
+        7, gt=0, description="Recheck interval between new and old, days.")
+    recheck_old_interval_days: float = Field(30, gt=0, description="Recheck interval of an old document, days.")
+    recheck_spread: float = Field(
+        0.1, ge=0, lt=1, description="Fraction of an interval by which checks are brought forward, "
+                                     "per document, so pages first seen together fall due on different nights.")
+    recheck_lookahead_hours: float = Field(
+        6, ge=0, description="A run also rechecks what falls due this many hours after it starts, hours.")
+    recheck_budget_per_host: int = Field(
+        50, ge=0, description="Page requests per host per nightly run for new pages and rechecks "
+                              "together; rechecks get what new pages leave, requests.")
 
 
 class AttachmentSettings(_Section):
@@ -117,7 +144,8 @@ class ScheduleSettings(_Section):
 
     nightly_grace_minutes: float = Field(
         360, ge=0, description="A scheduled nightly run starting more than this many minutes after its "
-                               "scheduled time skips itself instead of crawling as a backlog.")
+                               "scheduled time is cancelled when a newer scheduled run is due too; "
+                               "the newest runs however late, as the catch-up run, minutes.")
     prefect_yaml: Path | None = Field(
         None, description="The deployments file; default ./prefect.yaml, else the one in the project checkout.")
 

@@ -15,6 +15,7 @@ import datetime as dt
 import importlib
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -149,14 +150,19 @@ def serve_all(path: str | Path | None = None, *, limit: int | None = None) -> No
 # -- the late-start rule -------------------------------------------------------------------
 
 def late_start_reason(scheduled_start: dt.datetime | None, now: dt.datetime | None = None,
-                      grace_minutes: float | None = None) -> str | None:
-    """Why a run scheduled for ``scheduled_start`` should not run now, or None.
+                      grace_minutes: float | None = None,
+                      newer: Sequence[dt.datetime] = ()) -> str | None:
+    """Why a run scheduled for ``scheduled_start`` should be cancelled instead of run, or
+    None.
 
-    A run is skipped when it starts more than ``grace_minutes`` (default
-    ``HUBWATCH_NIGHTLY_GRACE_MINUTES``) after its scheduled time: after an outage,
-    Prefect hands the runner every missed nightly run at once; running them all would
-    crawl the same pages several times in a row, while the next scheduled run covers the
-    gap anyway. Both times must be aware (any zone); ``now`` defaults to the current time.
+    After an outage, Prefect hands the runner every missed nightly run at once; running
+    them all would crawl the same pages several times in a row. So a run is cancelled when
+    it starts more than ``grace_minutes`` (default ``HUBWATCH_NIGHTLY_GRACE_MINUTES``) after
+    its scheduled time *and* a newer scheduled run of the same deployment is due too
+    (``newer``: their scheduled times; those after ``now`` do not count). The newest late
+    run is never cancelled, however late: it is the one catch-up run, covering the time
+    since the last successful run (:func:`catch_up_since`). Times are aware (any zone);
+    ``now`` defaults to the current time.
     """
     if scheduled_start is None:
         return None
@@ -165,6 +171,59 @@ def late_start_reason(scheduled_start: dt.datetime | None, now: dt.datetime | No
     late = now - scheduled_start
     if late <= dt.timedelta(minutes=grace):
         return None
-    return (f"skipped: scheduled for {scheduled_start.astimezone(dt.UTC).isoformat()}, starting "
-            f"{late.total_seconds() / 60:.0f} min late (grace {grace:g} min); the next "
-            "scheduled run covers the gap")
+    behind = sorted(t for t in newer if scheduled_start < t <= now)
+    if not behind:
+        return None
+    return (f"cancelled: scheduled for {scheduled_start.astimezone(dt.UTC).isoformat()}, starting "
+            f"{late.total_seconds() / 60:.0f} min late (grace {grace:g} min); the newer run "
+            f"scheduled for {behind[-1].astimezone(dt.UTC).isoformat()} catches up instead")
+
+
+def is_late(scheduled_start: dt.datetime | None, now: dt.datetime | None = None,
+            grace_minutes: float | None = None) -> bool:
+    """Whether a run starts more than the grace period after its scheduled time."""
+    if scheduled_start is None:
+        return False
+    grace = get_settings().schedule.nightly_grace_minutes if grace_minutes is None else grace_minutes
+    return (now or dt.datetime.now(dt.UTC)) - scheduled_start > dt.timedelta(minutes=grace)
+
+
+def newer_scheduled_runs(deployment_id, flow_run_id, scheduled_start: dt.datetime,
+                         now: dt.datetime | None = None) -> list[dt.datetime]:
+    """Scheduled start times of the deployment's other flow runs scheduled after
+    ``scheduled_start`` and by ``now``, that are not cancelled (any other state: still
+    scheduled, late, pending, running or done), read from the Prefect API."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterId,
+        FlowRunFilter,
+        FlowRunFilterExpectedStartTime,
+        FlowRunFilterId,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    now = now or dt.datetime.now(dt.UTC)
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+            flow_run_filter=FlowRunFilter(
+                id=FlowRunFilterId(not_any_=[flow_run_id]),
+                expected_start_time=FlowRunFilterExpectedStartTime(
+                    after_=scheduled_start + dt.timedelta(seconds=1), before_=now),
+                state=FlowRunFilterState(type=FlowRunFilterStateType(
+                    not_any_=[StateType.CANCELLED, StateType.CANCELLING]))),
+            limit=50)
+    return [r.expected_start_time for r in runs if r.expected_start_time]
+
+
+def catch_up_since(last_success: dt.datetime | None, tz: str = "Asia/Shanghai") -> dt.date | None:
+    """The discovery ``since`` of a catch-up run: the day (in ``tz``) of the last successful
+    nightly run, so items published during the outage are found; None when there was none."""
+    if last_success is None:
+        return None
+    from zoneinfo import ZoneInfo
+
+    return last_success.astimezone(ZoneInfo(tz)).date()

@@ -23,7 +23,13 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from hubwatch.config.settings import get_settings
 from hubwatch.config.sources import select_sources
-from hubwatch.flows.deployments import forward_domain_logs, late_start_reason
+from hubwatch.flows.deployments import (
+    catch_up_since,
+    forward_domain_logs,
+    is_late,
+    late_start_reason,
+    newer_scheduled_runs,
+)
 from hubwatch.models.analytics import weekly_summary_markdown
 from hubwatch.outcomes import SUCCEEDED
 from hubwatch.pipeline.cancel import stop_on_signals
@@ -65,7 +71,8 @@ def summary_markdown(flow_name: str, run_id: int, status: str, counts: dict) -> 
     lines = [f"# hubwatch {flow_name} run {run_id}: {status}", "", "| measure | value |",
              "| --- | --- |"]
     for key in ("pages_fetched", "discovery_fetches", "not_modified", "new_documents",
-                "new_versions", "gone", "without_text", "errors", "duplicates_skipped"):
+                "new_versions", "gone", "without_text", "errors", "duplicates_skipped", "rechecked",
+                "recheck_over_budget"):
         lines.append(f"| {key.replace('_', ' ')} | {counts.get(key, 0)} |")
     mentions = counts.get("mentions_by_entity") or {}
     lines += ["", "Mentions in new versions by entity: "
@@ -107,11 +114,12 @@ def _artifact(flow_name: str, counts: dict) -> None:
 
 @task(name="crawl-source")
 def crawl_source_task(run_id: int, slug: str, max_pages: int | None, since: dt.date | None,
-                      dry_run: bool) -> dict:
-    """Discover and fetch one source; return the batch's counts and its candidate URLs."""
+                      dry_run: bool, recheck: bool = False) -> dict:
+    """Discover and fetch one source (with ``recheck``: as the recheck schedule says, see
+    Pipeline.crawl_source); return the batch's counts and its candidate URLs."""
     with run_batch(run_id, progress=progress_hook) as (pipeline, fetcher):
         found = pipeline.crawl_source(pipeline.sources[slug], fetcher, max_pages=max_pages,
-                                      since=since, dry_run=dry_run)
+                                      since=since, dry_run=dry_run, recheck=recheck)
     get_run_logger().info("%s: %d candidate pages", slug, len(found))
     return pipeline.counts.state() | {"candidates": [c.url for c in found]}
 
@@ -133,7 +141,8 @@ def import_warc_task(run_id: int, path: str) -> dict:
 
 
 def _crawl(flow_name: str, sources: list[str] | None, urls: list[str] | None,
-           max_pages: int | None, since: dt.date | None, dry_run: bool) -> dict:
+           max_pages: int | None, since: dt.date | None, dry_run: bool,
+           recheck: bool = False) -> dict:
     params = dict(sources=sources, urls=urls, max_pages=max_pages, since=since, dry_run=dry_run)
     with _run(flow_name, params) as handle, stop_on_signals(handle.cancellation):
         futures = []
@@ -144,7 +153,7 @@ def _crawl(flow_name: str, sources: list[str] | None, urls: list[str] | None,
         if sources or not urls:
             for src in select_sources(handle.sources, sources):
                 futures.append(crawl_source_task.submit(handle.run_id, src.slug, max_pages,
-                                                        since, dry_run))
+                                                        since, dry_run, recheck))
         counts = _gather(handle, futures)
     _artifact(flow_name, counts)
     if flow_name == "nightly":
@@ -153,14 +162,39 @@ def _crawl(flow_name: str, sources: list[str] | None, urls: list[str] | None,
 
 
 @flow(name="nightly", task_runner=_task_runner())
-def nightly(max_pages: int | None = None) -> dict:
-    """Crawl every active source (the scheduled job). Returns the run's counts, or
-    ``{"skipped": reason}`` when the run starts too late (hubwatch.flows.deployments.late_start_reason)."""
-    late = late_start_reason(flow_run.scheduled_start_time)
-    if late:
-        get_run_logger().warning("nightly %s", late)
-        return {"skipped": late}
-    return _crawl("nightly", None, None, max_pages, None, False)
+def nightly(max_pages: int | None = None):
+    """Crawl every active source (the scheduled job). Returns the run's counts.
+
+    After an outage (hubwatch.flows.deployments.late_start_reason): a late run with a newer
+    scheduled run due behind it ends Cancelled, the reason in its state message; the
+    newest late run is the catch-up run: its discovery ``since`` is the day of the last
+    successful nightly run (counts ``catch_up_since``), and its rechecks take everything
+    that fell due meanwhile (within the per-host budget).
+    """
+    from prefect.runtime import deployment
+    from prefect.states import Cancelled
+
+    scheduled = flow_run.scheduled_start_time if deployment.id else None
+    since = None
+    if scheduled is not None and is_late(scheduled):
+        newer = newer_scheduled_runs(deployment.id, flow_run.id, scheduled)
+        reason = late_start_reason(scheduled, newer=newer)
+        if reason:
+            get_run_logger().warning("nightly %s", reason)
+            return Cancelled(message=reason)
+        since = catch_up_since(_last_successful_nightly())
+        get_run_logger().warning("nightly starting late: the catch-up run, discovery since %s",
+                                 since)
+    counts = _crawl("nightly", None, None, max_pages, since, False, recheck=True)
+    return counts | ({"catch_up_since": since.isoformat()} if since else {})
+
+
+def _last_successful_nightly():
+    from hubwatch.models.db import transaction
+    from hubwatch.models.store import last_completed_run
+
+    with transaction() as session:
+        return last_completed_run(session, "nightly")
 
 
 @flow(name="ingest", task_runner=_task_runner(), validate_parameters=True)

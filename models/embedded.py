@@ -328,7 +328,8 @@ class EmbeddedPostgres:
         if proc.returncode != 0:
             raise EmbeddedError(f"initdb failed: {proc.stderr.strip()[-500:]}")
 
-    def acquire(self, *, keep: bool = False, timeout: float = 60.0) -> ServerInfo:
+    def acquire(self, *, keep: bool = False, timeout: float = 60.0,
+                port: int | None = None) -> ServerInfo:
         """The running server for this process, started if none runs.
 
         Takes this process's lease first, then (under ``run/start.lock``) reuses a live
@@ -339,6 +340,8 @@ class EmbeddedPostgres:
             keep: start the server to stay up until ``hubwatch db stop`` (only matters
                 when this call starts it).
             timeout: seconds to wait for the lock and for the server to accept connections.
+            port: the TCP port a server started now listens on (default: a free one), e.g.
+                the port of one stopped a moment ago, to restart it where clients expect it.
 
         Raises:
             EmbeddedError: it could not be started; the message quotes its log.
@@ -347,7 +350,7 @@ class EmbeddedPostgres:
         with _FileLock(self.run_dir / "start.lock", timeout):
             info = self.running()
             if info is None:
-                info = self._start_locked(keep=keep, timeout=timeout)
+                info = self._start_locked(keep=keep, timeout=timeout, port=port)
             elif keep:
                 # Make an idle-stopping supervisor keep the server from now on.
                 (self.run_dir / "keep").touch()
@@ -357,7 +360,7 @@ class EmbeddedPostgres:
         """Backwards-compatible name: ``acquire(keep=detached)``."""
         return self.acquire(keep=detached, timeout=timeout)
 
-    def _start_locked(self, *, keep: bool, timeout: float) -> ServerInfo:
+    def _start_locked(self, *, keep: bool, timeout: float, port: int | None = None) -> ServerInfo:
         if self.initialised() and not (self.secrets_dir / SECRET_NAMES[SUPERUSER]).exists():
             raise EmbeddedError(
                 f"{self.pgdata} was created by an older hubwatch with open (trust) access; "
@@ -370,7 +373,7 @@ class EmbeddedPostgres:
         (self.run_dir / "keep").unlink(missing_ok=True)
         if keep:
             (self.run_dir / "keep").touch()
-        port = _free_port()
+        port = port or _free_port()
         # Owner-only: the log may quote a failed statement.
         log = os.fdopen(os.open(self.log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")
         os.chmod(self.log_file, 0o600)

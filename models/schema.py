@@ -18,6 +18,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -108,7 +109,13 @@ class Document(Base):
     #: the page that links this document as an attachment (PDF, DOCX, OFD...), else NULL
     attachment_of: Mapped[int | None] = mapped_column(
         ForeignKey("document.id", ondelete="SET NULL"), index=True)
+    #: When the recheck schedule fetches it next (UTC); NULL: due now (never scheduled).
+    next_check_at: Mapped[dt.datetime | None] = mapped_column(TZ)
     versions: Mapped[list[DocumentVersion]] = relationship(back_populates="document", lazy="raise")
+
+
+Index("ix_document_due", Document.source_id, Document.next_check_at,
+      postgresql_where=Document.gone_at.is_(None))
 
 
 class DocumentUrl(Base):
@@ -185,6 +192,11 @@ class HostPoliteness(Base):
     __table_args__ = {"prefixes": ["UNLOGGED"]}
     host: Mapped[str] = mapped_column(Text, primary_key=True)
     next_at: Mapped[dt.datetime] = mapped_column(TZ)
+    #: When the last request to the host was claimed (migration 0007).
+    last_at: Mapped[dt.datetime | None] = mapped_column(TZ)
+    #: Seconds between requests the host's robots.txt asks for (Crawl-delay,
+    #: Request-rate), as the last process that read it found (migration 0007).
+    site_delay: Mapped[float | None] = mapped_column(Float)
 
 
 class Snapshot(Base):
@@ -222,6 +234,10 @@ class Snapshot(Base):
         Index("uq_snapshot_archived", "requested_url", "fetched_at", unique=True,
               postgresql_where=text("via = 'warc'")),
         Index("ix_snapshot_source_fetched", "source_id", "fetched_at"),
+        # Snapshots of no document yet (a 404 before any 200), found again by URL when the
+        # document appears (migration 0007); few rows, so a small index.
+        Index("ix_snapshot_unlinked_url", "requested_url",
+              postgresql_where=text("document_id IS NULL")),
     )
 
 

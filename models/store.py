@@ -178,6 +178,12 @@ def close_abandoned_runs(session: Session) -> int:
     return closed
 
 
+def last_completed_run(session: Session, flow_name: str) -> dt.datetime | None:
+    """When the latest completed run of ``flow_name`` started (UTC), or None."""
+    return session.execute(select(func.max(CrawlRun.started_at)).where(
+        CrawlRun.flow_name == flow_name, CrawlRun.run_status == "completed")).scalar()
+
+
 def finish_run(session: Session, run_id: int, status: str, counts: dict,
                error: str | None = None) -> None:
     """Close a crawl run with its status (``completed`` | ``failed``) and counts."""
@@ -193,6 +199,8 @@ class KnownDocument:
     etag: str | None
     last_modified: str | None
     has_version: bool
+    gone: bool = False
+    next_check_at: dt.datetime | None = None  # UTC; None: due now
 
 
 def find_document(session: Session, url: str) -> KnownDocument | None:
@@ -200,10 +208,12 @@ def find_document(session: Session, url: str) -> KnownDocument | None:
     :func:`resolve_document` maps it), in one primary-key lookup."""
     has_version = exists().where(DocumentVersion.document_id == Document.id)
     row = session.execute(
-        select(Document.id, Document.etag, Document.last_modified, has_version.label("v"))
+        select(Document.id, Document.etag, Document.last_modified, has_version.label("v"),
+               Document.gone_at, Document.next_check_at)
         .join(DocumentUrl, DocumentUrl.document_id == Document.id)
         .where(DocumentUrl.url == url)).first()
-    return KnownDocument(row.id, row.etag, row.last_modified, row.v) if row else None
+    return KnownDocument(row.id, row.etag, row.last_modified, row.v, row.gone_at is not None,
+                         row.next_check_at) if row else None
 
 
 def current_hash_of(session: Session, canonical_url: str) -> tuple[int, str | None] | None:
@@ -246,8 +256,9 @@ def touch_document(session: Session, doc_id: int, *, fetched_at: dt.datetime,
                    gone: bool = False, available: bool = False) -> None:
     """Record a fetch of the document: last fetch time, validators, gone or back.
 
-    ``gone``: 404/410 at ``fetched_at`` (kept only if no later successful fetch);
-    ``available``: a successful fetch, which clears ``gone_at`` set before it.
+    ``gone``: 404/410 at ``fetched_at``; ``available``: a successful fetch. Either way
+    ``gone_at`` is then what :func:`settle_gone` derives from all the document's
+    captures, so captures stored in any order (archives) give the same answer.
     """
     doc = Document.__table__.c
     values: dict = {"last_fetched_at": func.greatest(doc.last_fetched_at, fetched_at)}
@@ -258,17 +269,107 @@ def touch_document(session: Session, doc_id: int, *, fetched_at: dt.datetime,
                                                (doc.last_fetched_at.is_(None))
                                                | (doc.last_fetched_at <= fetched_at))
                         .values(**values))
-        session.execute(update(Document).where(doc.id == doc_id, doc.gone_at <= fetched_at)
-                        .values(gone_at=None))
-        return
-    session.execute(update(Document).where(doc.id == doc_id).values(**values))
-    if gone:
-        last_ok = session.execute(select(func.max(Snapshot.fetched_at)).where(
-            Snapshot.document_id == doc_id,
-            Snapshot.outcome.in_(("ok", "not_modified")))).scalar()
-        if last_ok is None or last_ok < fetched_at:
-            session.execute(update(Document).where(doc.id == doc_id, doc.gone_at.is_(None))
-                            .values(gone_at=fetched_at))
+    else:
+        session.execute(update(Document).where(doc.id == doc_id).values(**values))
+    if gone or available:
+        settle_gone(session, doc_id, only_if_set=not gone)
+
+
+_SETTLE_GONE = text("""
+UPDATE document d SET gone_at = (
+    SELECT min(g.fetched_at) FROM snapshot g
+    WHERE g.document_id = d.id AND g.outcome = 'gone' AND g.fetched_at > COALESCE(
+        (SELECT max(ok.fetched_at) FROM snapshot ok
+         WHERE ok.document_id = d.id AND ok.outcome IN ('ok', 'not_modified')),
+        '-infinity'::timestamptz))
+WHERE d.id = :doc_id
+""")
+
+
+def settle_gone(session: Session, doc_id: int, *, only_if_set: bool = False) -> None:
+    """Set ``document.gone_at`` from the document's snapshots, as capture order implies:
+    the first 404/410 after its latest successful fetch (``ok``, ``not_modified``), NULL
+    when no 404/410 follows that fetch. ``only_if_set``: skip a document not gone (the
+    common case for a successful fetch: no snapshot is read)."""
+    stmt = _SETTLE_GONE
+    if only_if_set:
+        stmt = text(str(stmt) + " AND d.gone_at IS NOT NULL")
+    session.execute(stmt, {"doc_id": doc_id})
+
+
+def adopt_snapshots(session: Session, doc_id: int) -> int:
+    """Link to ``doc_id`` the page snapshots of its URLs that no document had yet (a 404
+    archived before the page's first 200, imported first), then settle its ``gone_at``.
+    Returns how many were linked. Reads the partial index on unlinked snapshots only."""
+    adopted = session.execute(text("""
+UPDATE snapshot sn SET document_id = u.document_id
+FROM document_url u
+WHERE u.document_id = :doc_id AND sn.requested_url = u.url
+  AND sn.document_id IS NULL AND sn.purpose = 'page'
+"""), {"doc_id": doc_id}).rowcount
+    if adopted:
+        settle_gone(session, doc_id)
+    return adopted
+
+
+# -- recheck schedule ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DocumentTimes:
+    """What the recheck schedule needs of a document (UTC): first seen, latest fetch, when
+    its current content was first captured (None: no version), and whether it is gone."""
+
+    canonical_url: str
+    first_seen_at: dt.datetime
+    last_fetched_at: dt.datetime | None
+    last_changed_at: dt.datetime | None
+    gone: bool
+
+
+def document_times(session: Session, doc_id: int) -> DocumentTimes:
+    """The times of ``doc_id`` for :func:`set_next_check` (one indexed lookup)."""
+    V = DocumentVersion
+    changed = (select(V.valid_from).where(V.document_id == Document.id, V.valid_to.is_(None))
+               .scalar_subquery())
+    row = session.execute(select(Document.canonical_url, Document.first_seen_at,
+                                 Document.last_fetched_at, changed.label("changed"),
+                                 Document.gone_at).where(Document.id == doc_id)).one()
+    return DocumentTimes(row.canonical_url, row.first_seen_at, row.last_fetched_at, row.changed,
+                         row.gone_at is not None)
+
+
+def set_next_check(session: Session, doc_id: int, at: dt.datetime | None) -> None:
+    """Store when the recheck schedule fetches ``doc_id`` next (None: not scheduled)."""
+    session.execute(update(Document).where(Document.id == doc_id).values(next_check_at=at))
+
+
+@dataclass(frozen=True)
+class DueDocument:
+    id: int
+    url: str
+    next_check_at: dt.datetime | None
+
+
+def due_documents(session: Session, source_id: int, due_before: dt.datetime,
+                  limit: int) -> list[DueDocument]:
+    """Up to ``limit`` documents of a source that are not gone and whose next check is
+    before ``due_before`` (or never set), most overdue first (``ix_document_due``)."""
+    rows = session.execute(
+        select(Document.id, Document.canonical_url, Document.next_check_at)
+        .where(Document.source_id == source_id, Document.gone_at.is_(None),
+               (Document.next_check_at.is_(None)) | (Document.next_check_at < due_before))
+        .order_by(Document.next_check_at.asc().nulls_first(), Document.id)
+        .limit(limit))
+    return [DueDocument(r.id, r.canonical_url, r.next_check_at) for r in rows]
+
+
+def count_due(session: Session, due_before: dt.datetime) -> tuple[int, int]:
+    """``(due, tracked)``: documents not gone whose next check is before ``due_before``
+    (or never set), and all documents not gone."""
+    row = session.execute(text(
+        "SELECT count(*) FILTER (WHERE next_check_at IS NULL OR next_check_at < :t) AS due, "
+        "count(*) AS tracked FROM document WHERE gone_at IS NULL"), {"t": due_before}).one()
+    return row.due, row.tracked
 
 
 # -- snapshots -----------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """End to end through a real Prefect server: ``hubwatch serve`` serves prefect.yaml's
 deployments, ``prefect deployment run 'ingest/manual' -p urls=[...]`` stores exactly those
-pages, a late nightly run skips itself, and stopping ``serve`` leaves the schedules on.
+pages, of two late nightly runs the older is cancelled and the newer catches up, and stopping ``serve`` leaves the schedules on.
 
 The database URL handed to the flows carries a password (the test server's own, or a
 made-up one that trust authentication ignores): it must appear in no log line, no flow
@@ -108,26 +108,29 @@ def _assert_no_secret(server, served, run_id: str, logs: list[str]) -> None:
     assert not [s for s in seen if secret in s]
 
 
-def test_late_nightly_skips_itself_and_schedules_survive_stop(server, served):
+def test_late_nightlies_one_catch_up_and_schedules_survive_stop(server, served):
     site = served["site"]
     nightly = server.deployment("nightly/scheduled")
     schedule = nightly["schedules"][0]["schedule"]
     assert (schedule["cron"], schedule["timezone"]) == ("0 2 * * *", "Asia/Shanghai")
     _assert_future_runs_at_02_shanghai(server, nightly["id"])
 
-    # A run that should have started two hours ago: past the 60 min grace of this test.
-    late = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
-    run = server.api("POST", f"/deployments/{nightly['id']}/create_flow_run", {
-        "state": {"type": "SCHEDULED", "state_details": {"scheduled_time": late.isoformat()}}})
-    final = server.wait_final(run["id"])
-    assert final["state"]["type"] == "COMPLETED"
-    wait_until(lambda: any("nightly skipped: scheduled for" in line
-                           for line in server.logs(run["id"])), 60, "the skip to be logged")
-    assert not site.requested("/")  # nothing was crawled
+    # Two runs that should have started three and two hours ago (past this test's 60 min
+    # grace), as after an outage: the older ends Cancelled with its reason, the newer is
+    # the one catch-up run.
+    now = dt.datetime.now(dt.UTC)
+    runs = [server.api("POST", f"/deployments/{nightly['id']}/create_flow_run", {
+        "state": {"type": "SCHEDULED", "state_details": {
+            "scheduled_time": (now - dt.timedelta(hours=h)).isoformat()}}}) for h in (3, 2)]
+    older, newer = (server.wait_final(r["id"]) for r in runs)
+    assert older["state"]["type"] == "CANCELLED"
+    assert "catches up instead" in older["state"]["message"]
+    assert newer["state"]["type"] == "COMPLETED"
     engine = create_engine(served["url"])
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM crawl_run")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM crawl_run")).scalar() == 1
     engine.dispose()
+    assert site.requested("/")  # the catch-up run crawled
 
     stop_process(served["proc"])  # SIGTERM, as systemd or docker stop would
     after = server.deployment("nightly/scheduled")

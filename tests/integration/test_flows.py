@@ -12,6 +12,7 @@ import threading
 import pytest
 from sqlalchemy import create_engine, text
 from support.sitegen import SiteServer, expected, write_sources
+from support.timetravel import shift_days
 
 from hubwatch.config.settings import get_settings
 
@@ -47,6 +48,8 @@ def test_nightly_crawls_site_then_revalidates(env):
     from hubwatch.flows.orchestration import nightly
 
     tmp, engine = env
+    summaries_before = len(_artifacts("nightly-summary"))  # other tests' runs, same server
+    weekly_before = len(_artifacts("weekly-mentions"))
     with SiteServer(pages=12, feed_items=6, page_size=5) as site:
         write_sources(tmp / "sources.yaml", site, discovery=("feed", "listing"))
         first = nightly(max_pages=100)
@@ -60,20 +63,28 @@ def test_nightly_crawls_site_then_revalidates(env):
         assert first["discovery_outcomes"] == {"ok": 4}  # the feed and 3 listing pages
         assert not site.requested("/private/")
 
+        # The same night again: nothing is due (the recheck schedule), no page is asked.
+        before = len(site.requests)
+        again = nightly(max_pages=100)
+        assert not [r for r in site.requests[before:] if r.path.startswith("/news/2")]
+        assert again["not_due"] == 12 and again["pages_fetched"] == 1  # /private/: robots
+
+        shift_days(engine, 1)  # the next night: new pages are due daily
         before = len(site.requests)
         second = nightly(max_pages=100)
         article_requests = [r for r in site.requests[before:] if r.path.startswith("/news/2")]
-        assert len(article_requests) == 12
+        assert len(article_requests) == 12 and second["rechecked"] == 12
         assert all(r.if_none_match or r.if_modified_since for r in article_requests)
         assert {r.status for r in article_requests} == {304}
         assert second["not_modified"] == 12 and second["new_versions"] == 0
         assert scalar(engine, "SELECT count(*) FROM document_version") == 12
         assert not site.requested("/private/")
     runs = rows(engine, "SELECT flow_name, run_status, counts->>'new_versions' FROM crawl_run ORDER BY id")
-    assert runs == [("nightly", "completed", "12"), ("nightly", "completed", "0")]
+    assert runs == [("nightly", "completed", "12"), ("nightly", "completed", "0"),
+                    ("nightly", "completed", "0")]
     summaries = _artifacts("nightly-summary")
-    assert len(summaries) == 2 and "new versions | 12" in summaries[0] + summaries[1]
-    assert len(_artifacts("weekly-mentions")) == 2
+    assert len(summaries) - summaries_before == 3 and "new versions | 12" in "".join(summaries)
+    assert len(_artifacts("weekly-mentions")) - weekly_before == 3
 
 
 def _artifacts(key: str) -> list[str]:
@@ -116,15 +127,19 @@ OK_PAGE = ("<html><head><title>粤港澳大湾区建设</title></head><body><art
            + "</p></article></body></html>")
 
 
+# Served gzip-compressed with no Content-Encoding: judged by its magic bytes, inflated, stored.
+GZ_PAGE = OK_PAGE.replace("粤港澳大湾区", "京津冀协同发展")
+
+
 class _BadHandler(http.server.BaseHTTPRequestHandler):
-    """Serves a broken feed, an undecodable page and a binary body dressed as HTML."""
+    """Serves a broken feed, a binary body dressed as HTML, a gzip page with no label."""
 
     def do_GET(self):  # noqa: N802 (http.server's naming)
         bodies = {
             "/robots.txt": (b"User-agent: *\nAllow: /\n", "text/plain"),
             "/feed.xml": (b"<?xml version='1.0'?><rss><channel><item><link>http://x", "application/rss+xml"),
             "/pdf.html": (b"%PDF-1.7\n" + bytes(range(256)) * 20, "text/html"),
-            "/gz.html": (gzip.compress(b"<html>" * 100), "text/html"),
+            "/gz.html": (gzip.compress(GZ_PAGE.encode()), "text/html; charset=utf-8"),
             "/ok.html": (OK_PAGE.encode(), "text/html; charset=utf-8"),
         }
         body, ctype = bodies.get(self.path, (b"nope", "text/plain"))
@@ -180,10 +195,11 @@ sources:
     outcomes = dict(rows(engine, "SELECT requested_url, outcome FROM snapshot"))
     assert outcomes[f"http://{host}/feed.xml"] == "bad_feed"
     assert outcomes[f"http://{host}/pdf.html"] == "binary"
-    assert outcomes[f"http://{host}/gz.html"] == "binary"  # gzip bytes with no Content-Encoding
+    assert outcomes[f"http://{host}/gz.html"] == "ok"  # gzip bytes with no Content-Encoding
     assert outcomes[f"http://{host}/ok.html"] == "ok"
     refused = [o for u, o in outcomes.items() if dead in u]
     assert refused and set(refused) <= {"network_error", "robots", "host_skipped"}
+    assert scalar(engine, "SELECT count(*) FROM current_mentions WHERE entity = 'bth'") == 6
     errors = rows(engine, "SELECT error_message FROM snapshot WHERE outcome <> 'ok'")
     assert all(e[0] for e in errors), "every failure names its cause"
     statuses = [r[0] for r in rows(engine, "SELECT run_status FROM crawl_run ORDER BY id")]

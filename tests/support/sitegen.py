@@ -169,16 +169,21 @@ class SiteServer:
         seed: drives which hubs each article mentions.
         latency: seconds each article response waits before it is sent.
         sidebar_mentions: also put hub names in each article's related-links box.
+        robots_extra: lines added to the ``User-agent: *`` group of robots.txt
+            (``Crawl-delay: 2``).
     """
 
     def __init__(self, pages: int = 20, *, feed_items: int = 20, page_size: int = 50,
-                 seed: int = 0, latency: float = 0.0, sidebar_mentions: bool = False) -> None:
+                 seed: int = 0, latency: float = 0.0, sidebar_mentions: bool = False,
+                 robots_extra: str = "") -> None:
         self.articles = make_articles(pages, seed=seed)
         self.feed_items, self.page_size, self.latency = feed_items, page_size, latency
         self.sidebar_mentions = sidebar_mentions
+        self.robots_extra = robots_extra
         self.requests: list[Request] = []
         self._lock = threading.Lock()
         self._pages: dict[str, _Page] = {}
+        self._unlisted: set[int] = set()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         for a in self.articles:
@@ -241,6 +246,21 @@ class SiteServer:
                                           dt.datetime.now(dt.UTC).replace(microsecond=0))
         return new
 
+    def unlist(self, n: int) -> None:
+        """Article ``n`` leaves the sitemap, feed and listings (its page still answers)."""
+        with self._lock:
+            self._unlisted.add(n)
+
+    def relist(self, n: int) -> None:
+        """Article ``n`` is listed again (undoes ``unlist``)."""
+        with self._lock:
+            self._unlisted.discard(n)
+
+    @property
+    def listed(self) -> list[Article]:
+        """The articles the sitemap, feed and listings show, newest first."""
+        return [a for a in self.articles if a.n not in self._unlisted]
+
     def remove(self, n: int) -> None:
         """Article ``n`` answers 404 from now on (it stays in the listings)."""
         with self._lock:
@@ -269,8 +289,8 @@ class SiteServer:
         if known is not None:
             return known
         if path == "/robots.txt":
-            return _Page(f"User-agent: *\nDisallow: /private/\n\nSitemap: {self.url('/sitemap.xml')}\n"
-                         .encode(), "text/plain; charset=utf-8")
+            return _Page(f"User-agent: *\nDisallow: /private/\n{self.robots_extra}\n"
+                         f"Sitemap: {self.url('/sitemap.xml')}\n".encode(), "text/plain; charset=utf-8")
         if path == "/sitemap.xml":
             return _Page(self._sitemap().encode(), "application/xml")
         if path == "/feed.xml":
@@ -283,7 +303,7 @@ class SiteServer:
 
     def _sitemap(self) -> str:
         urls = "".join(f"<url><loc>{self.url(a.path)}</loc><lastmod>{a.published.isoformat()}"
-                       "</lastmod></url>" for a in self.articles)
+                       "</lastmod></url>" for a in self.listed)
         return ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns='
                 f'"http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>\n')
 
@@ -291,7 +311,7 @@ class SiteServer:
         items = "".join(
             f"<item><title>{html.escape(a.title)}</title><link>{self.url(a.path)}</link>"
             f"<guid>{self.url(a.path)}</guid><pubDate>{email.utils.format_datetime(a.published)}"
-            "</pubDate></item>" for a in self.articles[:self.feed_items])
+            "</pubDate></item>" for a in self.listed[:self.feed_items])
         return ('<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
                 f"<title>Test Site Daily</title><link>{self.url('/')}</link>"
                 f"<description>generated</description>{items}</channel></rss>\n")
@@ -303,13 +323,14 @@ class SiteServer:
                 number = int(path.rsplit("/", 1)[-1].removesuffix(".html"))
             except ValueError:
                 return None
-        chunk = self.articles[(number - 1) * self.page_size:number * self.page_size]
+        listed = self.listed
+        chunk = listed[(number - 1) * self.page_size:number * self.page_size]
         if not chunk:
             return None
         links = "".join(f'<li><a class="headline" href="{a.path}">{html.escape(a.title)}</a></li>'
                         for a in chunk)
         more = (f'<a class="next" href="/news/page/{number + 1}.html">Next</a>'
-                if number * self.page_size < len(self.articles) else "")
+                if number * self.page_size < len(listed) else "")
         body = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>News {number}</title>"
                 f"</head><body><ul class='list'>{links}</ul>{more}"
                 "<p><a class='headline' href='/private/secret.html'>Members only</a></p></body></html>")

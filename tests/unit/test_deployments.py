@@ -59,7 +59,7 @@ def test_serve_builds_the_same_deployments(specs):
         assert d.description == spec["description"] and d.tags == spec["tags"]
     nightly = built[("nightly", "scheduled")]
     assert nightly.concurrency_limit == 1
-    assert nightly.concurrency_options.collision_strategy.value == "CANCEL_NEW"
+    assert nightly.concurrency_options.collision_strategy.value == "ENQUEUE"
     [schedule] = nightly.schedules
     assert (schedule.schedule.cron, schedule.schedule.timezone) == ("0 2 * * *", "Asia/Shanghai")
     assert schedule.active is True

@@ -374,7 +374,7 @@ def test_per_host_delay_across_threads_and_gate():
     entered: list[tuple[str, float]] = []
 
     @contextmanager
-    def gate(host):
+    def gate(host, site_delay=None):
         entered.append((host, time.monotonic()))  # when each request really starts
         yield
 
@@ -414,3 +414,24 @@ def test_breaker_counts_connection_failures_not_http_errors():
     assert first.outcome == Outcome.NETWORK_ERROR and first.attempts == 2
     assert second.outcome == Outcome.HOST_SKIPPED and second.attempts == 0 and calls["n"] == before
     assert "2 connection failures" in second.error
+
+
+def test_unresolved_name_is_not_retried_and_remembered_for_the_run():
+    """Issue 12 point 10: an offline run must not spend retries and backoff per URL."""
+    import time as _time
+
+    from hubwatch.crawl.fetch import Fetcher, FetchSettings
+    from hubwatch.outcomes import Outcome as _Outcome
+
+    settings = FetchSettings(retries=3, backoff_base=2.0, host_delay=0)
+    with Fetcher(settings) as fetcher:
+        started = _time.monotonic()
+        first = fetcher.fetch("http://nowhere.invalid/a.html", allowed_hosts={"nowhere.invalid"},
+                              check_robots=False)
+        second = fetcher.fetch("http://nowhere.invalid/b.html", allowed_hosts={"nowhere.invalid"},
+                               check_robots=False)
+        elapsed = _time.monotonic() - started
+    assert first.outcome == second.outcome == _Outcome.NETWORK_ERROR
+    assert first.attempts == 1 and "cannot resolve nowhere.invalid" in first.error
+    assert second.attempts == 0 and "not retried" in second.error
+    assert elapsed < 2.0  # one retry would already have slept about 1 s or more

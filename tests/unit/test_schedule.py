@@ -148,18 +148,31 @@ def test_schedules_must_name_a_zone():
 
 def test_late_start_within_and_beyond_grace():
     scheduled = dt.datetime(2025, 3, 30, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-    assert late_start_reason(scheduled, scheduled + dt.timedelta(minutes=59), 60) is None
-    assert late_start_reason(scheduled, scheduled - dt.timedelta(minutes=5), 60) is None
-    reason = late_start_reason(scheduled, scheduled.astimezone(UTC) + dt.timedelta(hours=30), 60)
+    newer = [scheduled + dt.timedelta(days=1)]
+    assert late_start_reason(scheduled, scheduled + dt.timedelta(minutes=59), 60, newer) is None
+    assert late_start_reason(scheduled, scheduled - dt.timedelta(minutes=5), 60, newer) is None
+    reason = late_start_reason(scheduled, scheduled.astimezone(UTC) + dt.timedelta(hours=30), 60,
+                               newer)
     assert reason and "1800 min late" in reason and "2025-03-29T18:00:00+00:00" in reason
-    assert late_start_reason(None, scheduled, 0) is None
+    assert "2025-03-30T18:00:00+00:00 catches up instead" in reason
+    assert late_start_reason(None, scheduled, 0, newer) is None
+
+
+def test_newest_late_run_is_never_cancelled():
+    scheduled = dt.datetime(2025, 3, 30, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    now = scheduled + dt.timedelta(hours=30)
+    assert late_start_reason(scheduled, now, 60) is None  # nothing behind it
+    # A newer run not yet due does not count; nor does an older one.
+    assert late_start_reason(scheduled, now, 60, [now + dt.timedelta(hours=1),
+                                                  scheduled - dt.timedelta(days=1)]) is None
 
 
 def test_grace_comes_from_the_environment(monkeypatch):
     scheduled = dt.datetime(2025, 1, 1, tzinfo=UTC)
+    newer = [scheduled + dt.timedelta(minutes=5)]
     monkeypatch.setenv("HUBWATCH_NIGHTLY_GRACE_MINUTES", "10")
     get_settings.cache_clear()  # settings are read once per process
-    assert late_start_reason(scheduled, scheduled + dt.timedelta(minutes=11))
+    assert late_start_reason(scheduled, scheduled + dt.timedelta(minutes=11), newer=newer)
     monkeypatch.setenv("HUBWATCH_NIGHTLY_GRACE_MINUTES", "15")
     get_settings.cache_clear()
-    assert late_start_reason(scheduled, scheduled + dt.timedelta(minutes=11)) is None
+    assert late_start_reason(scheduled, scheduled + dt.timedelta(minutes=11), newer=newer) is None

@@ -172,8 +172,10 @@ def _matcher(watchlist_file):
     return Matcher(load_watchlist(watchlist_file))
 
 
-def status_tables(limit: int = 10) -> list[Table]:
-    """Recent crawl runs and per-source health, as rich tables."""
+def status_tables(limit: int = 10, width: int = 80) -> list:
+    """Recent crawl runs and per-source health, as rich tables, then plain lines of at
+    most ``width`` characters: how many documents are due for a recheck, and the cause of
+    each failing source (``source_health``'s ``last_error_*`` columns)."""
     from sqlalchemy import text
 
     from hubwatch.models.db import get_engine
@@ -186,6 +188,7 @@ def status_tables(limit: int = 10) -> list[Table]:
     for col in ("source", "last success (UTC)", "failed runs in a row", "pages last run",
                 "new versions last run", "failures last run", "no date", "no text"):
         health.add_column(col, no_wrap=col == "source")
+    causes: list[str] = []
     with get_engine().connect() as conn:
         for r in conn.execute(text(
                 "SELECT id, flow_name, started_at, ended_at, run_status, counts FROM crawl_run "
@@ -202,7 +205,37 @@ def status_tables(limit: int = 10) -> list[Table]:
                            str(r.new_versions), str(r.last_run_failures),
                            str(r.last_run_without_date),
                            str(r.last_run_without_text))
-    return [runs, health]
+            if r.last_error_outcome and _failing(r):
+                causes += cause_lines(r.source, r.last_error_outcome, r.last_error_message,
+                                      r.last_error_at, width)
+        due, tracked = conn.execute(text(
+            "SELECT count(*) FILTER (WHERE next_check_at IS NULL OR next_check_at <= now()), "
+            "count(*) FROM document WHERE gone_at IS NULL")).one()
+    lines = [f"Rechecks due now: {due} of {tracked} documents tracked (not gone)."]
+    if causes:
+        lines += ["Why sources fail (last failed fetch):", *causes]
+    return [runs, health, *lines]
+
+
+def _failing(r) -> bool:
+    """A cause is worth a line while the source is failing: no success since its last
+    failed fetch, or failures in its last run."""
+    return (r.last_success_at is None or r.last_error_at >= r.last_success_at
+            or r.last_run_failures > 0)
+
+
+def cause_lines(source: str, outcome: str, message: str | None, at: dt.datetime,
+                width: int = 80, max_lines: int = 3) -> list[str]:
+    """One source's cause as lines of at most ``width`` characters:
+    ``source: outcome at YYYY-MM-DD HH:MM UTC: message``, wrapped with a two-space
+    indent, at most ``max_lines`` lines (the rest cut with an ellipsis; the message is
+    whole in ``source_health.last_error_message``)."""
+    import textwrap
+
+    when = at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
+    line = f"{source}: {outcome} at {when} UTC: " + " ".join((message or "no detail").split())
+    return textwrap.wrap(line, width=width, subsequent_indent="  ", max_lines=max_lines,
+                         placeholder=" …", break_on_hyphens=False)
 
 
 _HEALTH = """

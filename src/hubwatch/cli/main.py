@@ -266,8 +266,13 @@ def status(limit: Annotated[int, typer.Option(help="Recent runs shown.")] = 10):
     from hubwatch.cli.inspect import status_tables
 
     _prepare_db()
-    for table in status_tables(limit):
-        out.print(table)
+    for item in status_tables(limit, width=min(out.width, 80)):
+        # Cause lines are cut to the width already: never wrapped or re-flowed by rich.
+        # (and never read as rich markup: a message may hold "[...]").
+        if isinstance(item, str):
+            out.print(item, markup=False, highlight=False, soft_wrap=True)
+        else:
+            out.print(item, width=min(out.width, 80))
 
 
 @app.command()

@@ -9,8 +9,10 @@ the caller can count decoded bytes and stop at its cap after at most one chunk.
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 import brotli
 import zstandard
@@ -31,7 +33,16 @@ class ContentDecodingError(Exception):
     """A Content-Encoding that is unknown or whose stream is corrupt."""
 
 
-def _zlib_stream(raw: Iterable[bytes], wbits: int) -> Iterator[bytes]:
+@dataclass
+class StreamEnd:
+    """Filled in by a decoder when its input runs out: ``complete`` is True when the
+    compressed stream reached its end (for gzip: the CRC-32 and length trailer checked by
+    zlib), False when it stopped short, None when the coding cannot tell (identity, zstd)."""
+
+    complete: bool | None = None
+
+
+def _zlib_stream(raw: Iterable[bytes], wbits: int, end: StreamEnd | None = None) -> Iterator[bytes]:
     """Inflate gzip (all members) or zlib data, ``CHUNK`` output bytes at a time."""
     d = zlib.decompressobj(wbits)
     for data in raw:
@@ -47,18 +58,21 @@ def _zlib_stream(raw: Iterable[bytes], wbits: int) -> Iterator[bytes]:
             # bytes after the end (padding, junk) are ignored as browsers do.
             if d.eof and wbits > zlib.MAX_WBITS and d.unused_data.startswith(b"\x1f\x8b"):
                 data, d = d.unused_data, zlib.decompressobj(wbits)
+    if end is not None:
+        end.complete = d.eof
     if not d.eof:
         tail = d.flush()  # only what is left in zlib's window: all input was consumed
         if tail:
             yield tail
 
 
-def gunzip(raw: Iterable[bytes]) -> Iterator[bytes]:
-    """Decode ``Content-Encoding: gzip`` (RFC 9110 §8.4.1.3)."""
-    return _zlib_stream(raw, 16 + zlib.MAX_WBITS)
+def gunzip(raw: Iterable[bytes], end: StreamEnd | None = None) -> Iterator[bytes]:
+    """Decode ``Content-Encoding: gzip`` (RFC 9110 §8.4.1.3); ``end`` says whether the
+    stream was complete once the output is exhausted."""
+    return _zlib_stream(raw, 16 + zlib.MAX_WBITS, end)
 
 
-def inflate(raw: Iterable[bytes]) -> Iterator[bytes]:
+def inflate(raw: Iterable[bytes], end: StreamEnd | None = None) -> Iterator[bytes]:
     """Decode ``Content-Encoding: deflate``: zlib-wrapped per RFC 9110 §8.4.1.2,
     or raw deflate, which many servers send instead."""
     it = iter(raw)
@@ -68,10 +82,10 @@ def inflate(raw: Iterable[bytes]) -> Iterator[bytes]:
             break
     # A zlib header is two bytes whose big-endian value is a multiple of 31 (RFC 1950).
     wrapped = len(first) >= 2 and (first[0] & 0x0F) == 8 and int.from_bytes(first[:2], "big") % 31 == 0
-    return _zlib_stream(_prepend(first, it), zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+    return _zlib_stream(_prepend(first, it), zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS, end)
 
 
-def unbrotli(raw: Iterable[bytes]) -> Iterator[bytes]:
+def unbrotli(raw: Iterable[bytes], end: StreamEnd | None = None) -> Iterator[bytes]:
     """Decode ``Content-Encoding: br`` (RFC 7932) with a bounded output buffer."""
     d = brotli.Decompressor()
     try:
@@ -80,6 +94,8 @@ def unbrotli(raw: Iterable[bytes]) -> Iterator[bytes]:
                 yield from _brotli_drain(d, data[i:i + 4096])
     except brotli.error as exc:
         raise ContentDecodingError(f"corrupt brotli stream: {exc}") from exc
+    if end is not None:
+        end.complete = d.is_finished()
 
 
 def _brotli_drain(d: brotli.Decompressor, data: bytes) -> Iterator[bytes]:
@@ -110,7 +126,7 @@ class _IterReader:
         return out
 
 
-def unzstd(raw: Iterable[bytes]) -> Iterator[bytes]:
+def unzstd(raw: Iterable[bytes], end: StreamEnd | None = None) -> Iterator[bytes]:
     """Decode ``Content-Encoding: zstd`` (RFC 9659), all frames, window ≤ 8 MiB."""
     dctx = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
     reader = dctx.stream_reader(_IterReader(raw), read_size=16384, read_across_frames=True)
@@ -127,31 +143,78 @@ def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-_DECODERS: dict[str, Callable[[Iterable[bytes]], Iterator[bytes]]] = {
+_DECODERS: dict[str, Callable[..., Iterator[bytes]]] = {
     "gzip": gunzip, "x-gzip": gunzip, "deflate": inflate, "br": unbrotli, "zstd": unzstd,
 }
 
+GZIP_MAGIC = b"\x1f\x8b"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+#: What a plain HTML/XML document starts with: optional BOM and white space, then a tag,
+#: a comment, a doctype or an XML declaration. No compressed stream plausibly does.
+_MARKUP = re.compile(rb"^(?:\xef\xbb\xbf|\xff\xfe|\xfe\xff)?[\s\x00]*<[!?a-zA-Z/\x00]")
 
-def decode_stream(raw: Iterable[bytes], content_encoding: str | None) -> Iterator[bytes]:
+
+def plain_despite_label(coding: str, head: bytes) -> bool:
+    """True when a body labelled ``coding`` is evidently not encoded (an error page or a mislabelled one): gzip or
+    zstd without their magic bytes, or any coding over bytes that begin as a plain
+    HTML/XML document. ``head``: the first raw bytes (16 or more when the body has them)."""
+    if coding in ("gzip", "x-gzip") and head.startswith(GZIP_MAGIC):
+        return False
+    if coding == "zstd" and head.startswith(_ZSTD_MAGIC):
+        return False
+    return bool(_MARKUP.match(head))
+
+
+def decode_stream(raw: Iterable[bytes], content_encoding: str | None,
+                  end: StreamEnd | None = None, notes: list[str] | None = None) -> Iterator[bytes]:
     """Undo every coding named in a ``Content-Encoding`` header, last applied first.
 
     Input: raw body chunks and the header value (``None`` or ``identity`` = as is).
-    Output: decoded chunks of at most ``CHUNK`` bytes, produced lazily.
-    Raises ``ContentDecodingError`` for an unknown coding, more than ``MAX_CODINGS``
-    codings (each one nests a generator: a thousand would end in RecursionError), or
-    corrupt data (when iterated).
+    Output: decoded chunks of at most ``CHUNK`` bytes, produced lazily. The bytes have
+    the last word (RFC 9110 lets a recipient check): a single coding that the body's
+    first bytes contradict (:func:`plain_despite_label`) is not applied, and a line saying
+    so is appended to ``notes``. ``end`` reports whether the outermost compressed stream
+    was complete (see :class:`StreamEnd`). Raises ``ContentDecodingError`` for an
+    unknown coding (when iterated), more than ``MAX_CODINGS`` codings (each one nests a
+    generator: a thousand would end in RecursionError), or corrupt data.
     """
     codings = [c.strip().lower() for c in (content_encoding or "").split(",")]
     codings = [c for c in codings if c and c != "identity"]
     if len(codings) > MAX_CODINGS:
         raise ContentDecodingError(f"{len(codings)} stacked Content-Encodings (at most {MAX_CODINGS} undone)")
     stream: Iterable[bytes] = raw
-    for coding in reversed(codings):
+    if len(codings) == 1 and codings[0] in _DECODERS:
+        head, stream = peek(raw, 16)
+        if plain_despite_label(codings[0], head):
+            if notes is not None:
+                notes.append(f"Content-Encoding {codings[0]} ignored: the body is not encoded")
+            return iter(stream)
+    for i, coding in enumerate(reversed(codings)):
         decoder = _DECODERS.get(coding)
         if decoder is None:
             raise ContentDecodingError(f"unsupported Content-Encoding {coding!r}")
-        stream = decoder(stream)
+        stream = decoder(stream, end) if i == 0 else decoder(stream)
     return iter(stream)
+
+
+def peek(chunks: Iterable[bytes], size: int) -> tuple[bytes, Iterator[bytes]]:
+    """The first ``size`` bytes of ``chunks`` (fewer if it is shorter), and an iterator
+    yielding every byte again, the peeked ones included."""
+    it, taken = iter(chunks), []
+    have = 0
+    for chunk in it:
+        taken.append(chunk)
+        have += len(chunk)
+        if have >= size:
+            break
+    head = b"".join(taken)
+
+    def again() -> Iterator[bytes]:
+        if head:
+            yield head
+        yield from it
+
+    return head[:size], again()
 
 
 # Signatures of formats that are never an HTML page or a feed (WHATWG MIME Sniffing §7).

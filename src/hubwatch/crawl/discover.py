@@ -163,6 +163,9 @@ def _run_endpoint(ep: Discovery, fetch: Fetch, tz: ZoneInfo, want: Callable[[], 
         except FeedError as exc:
             yield EndpointReport(res, Outcome.BAD_FEED, str(exc)), exc.salvaged
             continue
+        except FeedWarning as warning:  # read in full once mended: ok, with the note
+            yield EndpointReport(res, Outcome.OK, str(warning)), warning.candidates
+            continue
         except Exception as exc:  # noqa: BLE001 - a bug must cost this endpoint, not the source
             log.exception("discovery at %s failed", url)
             yield EndpointReport(res, Outcome.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}"[:2000]), []
@@ -174,57 +177,144 @@ def _run_endpoint(ep: Discovery, fetch: Fetch, tz: ZoneInfo, want: Callable[[], 
 
 
 def _feed(ep: Discovery, res: FetchResult, tz: ZoneInfo) -> tuple[list[Candidate], list[str]]:
-    from hubwatch.crawl.safexml import UnsafeXMLError, check_safe_xml
-
-    try:
-        check_safe_xml(res.body)
-    except UnsafeXMLError as exc:
-        raise FeedError(f"unsafe XML refused: {exc}") from None
-    from hubwatch.text.decode import DecodeError
-
-    try:
-        body = _as_utf8_xml(res)
-    except DecodeError as exc:
-        raise FeedError(f"feed bytes cannot be decoded: {exc}") from None
+    body, notes = _readable_xml(res, "feed")
     parsed = feedparser.parse(body, response_headers={
         "content-type": "application/xml; charset=utf-8", "content-location": res.final_url})
     if not parsed.entries:
         cause = parsed.get("bozo_exception") or "no entries"
         raise FeedError(f"feed has no readable entries: {cause}")
-    out = _feed_entries(parsed, res)
+    out = _feed_entries(parsed, res, tz)
     exc = parsed.get("bozo_exception")
     # A wrong or missing charset label is not a broken feed; bad XML is.
     if parsed.get("bozo") and not isinstance(exc, _BENIGN_FEED_ISSUES):
         raise FeedError(f"broken feed XML ({len(out)} entries salvaged): {exc}", out)
+    if notes:
+        raise FeedWarning("; ".join(notes), out)
     return out, []
 
 
-def _as_utf8_xml(res: FetchResult) -> bytes:
-    """The feed re-encoded as UTF-8 after our own decoding (BOM, HTTP charset, XML
-    declaration; gb2312/gbk read as GB18030), its declaration rewritten to match, so that
-    feedparser never decodes a GBK feed with the narrower gb2312 codec (gb2312-labelled
-    feeds often hold GBK-only characters)."""
-    from hubwatch.text.decode import decode_xml
+class FeedWarning(Exception):
+    """A feed read in full once a fault was mended: ``ok``, the warning kept as the
+    endpoint's ``error`` (``snapshot.error_message``)."""
 
-    text = decode_xml(res.body, res.headers.get("content-type")).text.lstrip("\ufeff")
+    def __init__(self, message: str, candidates: list[Candidate]) -> None:
+        super().__init__(message)
+        self.candidates = candidates
+
+
+def _readable_xml(res: FetchResult, kind: str) -> tuple[bytes, list[str]]:
+    """A feed's or sitemap's bytes as the parsers can take them, and what was mended.
+
+    Refuses (``FeedError``) a document that declares entities (XXE, billion laughs) or
+    whose bytes cannot be decoded. Then: decoded by our own rules and re-encoded as
+    UTF-8 with its declaration rewritten (a gb2312 label over GBK bytes is read as
+    GB18030, as pages are); a byte-order mark and white space before the XML
+    declaration dropped (XML 1.0 §2.8 wants the declaration first, readers accept it); HTML named
+    entities that XML does not define (``&mdash;``, ``&nbsp;``) turned into character
+    references, with a note (only for a document with no DTD of its own: one that
+    declares entities is refused above).
+    """
+    from hubwatch.crawl.safexml import UnsafeXMLError, check_safe_xml
+    from hubwatch.text.decode import DecodeError, decode_xml
+
+    try:
+        check_safe_xml(res.body.lstrip(b"\xef\xbb\xbf \t\r\n"))
+    except UnsafeXMLError as exc:
+        raise FeedError(f"unsafe XML refused: {exc}") from None
+    try:
+        text = decode_xml(res.body, res.headers.get("content-type")).text
+    except DecodeError as exc:
+        raise FeedError(f"{kind} bytes cannot be decoded: {exc}") from None
+    text = text.lstrip("\ufeff \t\r\n")
     text = _XML_DECL_ENCODING.sub(r"\1utf-8\2", text[:300], count=1) + text[300:]
-    return text.encode("utf-8")
+    notes = []
+    if "<!DOCTYPE" not in text[:2000].upper():
+        text, replaced = _html_entities_as_references(text)
+        if replaced:
+            shown = ", ".join(f"&{name}; x{n}" for name, n in sorted(replaced.items())[:8])
+            notes.append(f"HTML entities that XML does not define decoded: {shown}")
+    return text.encode("utf-8"), notes
 
 
 _XML_DECL_ENCODING = re.compile(r"""(<\?xml[^>]*?encoding\s*=\s*["'])[^"']*(["'])""", re.I)
+_NAMED_ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]{1,31});")
+_XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
+
+
+def _html_entities_as_references(text: str) -> tuple[str, dict[str, int]]:
+    """``&name;`` for HTML5 names other than XML's five, as ``&#N;`` references (which
+    XML parsers decode); unknown names are left for the parser to report."""
+    from html.entities import html5
+
+    replaced: dict[str, int] = {}
+
+    def one(m: re.Match) -> str:
+        name = m.group(1)
+        chars = html5.get(name + ";")
+        if name in _XML_ENTITIES or chars is None:
+            return m.group(0)
+        replaced[name] = replaced.get(name, 0) + 1
+        return "".join(f"&#{ord(c)};" for c in chars)
+
+    return _NAMED_ENTITY.sub(one, text), replaced
 _BENIGN_FEED_ISSUES = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
 
-def _feed_entries(parsed, res: FetchResult) -> list[Candidate]:
+def _feed_entries(parsed, res: FetchResult, tz: ZoneInfo) -> list[Candidate]:
     out = []
     for entry in parsed.entries:
         link = entry.get("link")
         if not link:
             continue
+        raw = entry.get("published") or entry.get("updated")
         stamp = entry.get("published_parsed") or entry.get("updated_parsed")
-        when = dt.datetime(*stamp[:6], tzinfo=dt.UTC) if stamp else None
+        when = feed_date(raw, tz, res.fetched_at, stamp)
         out.append(Candidate(_join(res.final_url, link), when, entry.get("title")))
     return out
+
+
+def feed_date(raw: str | None, tz: ZoneInfo, fetched_at: dt.datetime,
+              parsed_utc: tuple | None = None) -> dt.datetime | None:
+    """A feed item's date (aware), from its text as written.
+
+    RFC 822 with a zone (RSS) is taken as is; a date with no zone is wall time in the
+    source's zone ``tz`` (feedparser would read it as UTC), and Chinese forms
+    (``2025年06月17日 08:00``) are read by the page date rules
+    (``hubwatch.text.dates.parse_date``), which also refuse a date after ``fetched_at``.
+    ``parsed_utc``, feedparser's UTC tuple, is the last resort for a form none of these
+    read. None when there is no usable date.
+    """
+    from email.utils import parsedate_tz
+
+    from hubwatch.text.dates import parse_date
+
+    raw = (raw or "").strip()
+    if raw:
+        rfc = parsedate_tz(raw) if re.search(r"[A-Za-z]{3}", raw) else None
+        if rfc is not None:
+            zone = _RFC_ZONE.search(raw)
+            named = (zone.group(1) or "").upper() if zone else None
+            if zone is None or (named == "CST" and tz.key.startswith(("Asia/", "PRC"))):
+                # No zone (parsedate_tz says +0000 then, as for GMT), or CST on a Chinese
+                # site (China Standard Time, not US Central): the source's wall time.
+                when = dt.datetime(*rfc[:6], tzinfo=tz)
+            else:
+                when = dt.datetime(*rfc[:6], tzinfo=dt.timezone(dt.timedelta(seconds=rfc[9] or 0)))
+            return when if when <= fetched_at + _CLOCK_SKEW else None
+        found = parse_date(raw, base=fetched_at, tz=tz.key)
+        if found is not None:
+            return found[0]
+    if parsed_utc:
+        when = dt.datetime(*parsed_utc[:6], tzinfo=dt.UTC)
+        return when if when <= fetched_at + _CLOCK_SKEW else None
+    return None
+
+
+_RFC_ZONE = re.compile(r"(?:[+-]\d{4}|\b([A-Za-z]{1,5}))\s*$")
+
+#: A feed date may run a little ahead of our clock (the server's clock, publishing
+#: systems that stamp the scheduled minute); later than this it is not believed.
+_CLOCK_SKEW = dt.timedelta(minutes=10)
 
 
 def _sitemap(ep: Discovery, res: FetchResult, tz: ZoneInfo, max_entries: int | None = None
@@ -234,10 +324,11 @@ def _sitemap(ep: Discovery, res: FetchResult, tz: ZoneInfo, max_entries: int | N
     from hubwatch.crawl.safexml import UnsafeXMLError, iter_xml_safely
 
     # A .xml.gz body arrives inflated: the fetcher does that, bounded, for expect="feed".
+    body, notes = _readable_xml(res, "sitemap")
     entries: list[tuple[str, str]] = []
     root_tag = None
     try:
-        for el in iter_xml_safely(res.body):
+        for el in iter_xml_safely(body):
             parent = el.getparent()
             if parent is None:
                 root_tag = etree.QName(el).localname
@@ -260,7 +351,10 @@ def _sitemap(ep: Discovery, res: FetchResult, tz: ZoneInfo, max_entries: int | N
         return [], [loc for loc, _ in entries if loc]
     if root_tag != "urlset":
         raise FeedError(f"root element <{root_tag}> is neither <urlset> nor <sitemapindex>")
-    return [Candidate(loc, _parse_date(mod, tz)) for loc, mod in entries if loc], []
+    found = [Candidate(loc, _parse_date(mod, tz)) for loc, mod in entries if loc]
+    if notes:
+        raise FeedWarning("; ".join(notes), found)
+    return found, []
 
 
 def _child_text(el, name: str) -> str:

@@ -12,6 +12,7 @@ Retry-After (RFC 9110 §10.2.3), a per-host delay and a per-host circuit breaker
 from __future__ import annotations
 
 import email.utils
+import logging
 import random
 import threading
 import time
@@ -26,22 +27,35 @@ import httpx
 
 from hubwatch.config.settings import FetchSettings
 from hubwatch.crawl.bounded import (
+    GZIP_MAGIC,
     ContentDecodingError,
+    StreamEnd,
     binary_content_type,
     decode_stream,
     gunzip,
     sniff_binary,
 )
-from hubwatch.crawl.netguard import GuardedTransport, blocked_cause, guarded, is_internal, resolve
-from hubwatch.crawl.robots import ROBOTS_MAX_BYTES, RobotsPolicy, policy_from_fetch
+from hubwatch.crawl.netguard import (
+    GuardedTransport,
+    blocked_cause,
+    guarded,
+    is_internal,
+    resolve,
+    unresolved_cause,
+)
+from hubwatch.crawl.robots import ROBOTS_MAX_BYTES, RobotsPolicy, policy_from_fetch, robots_token
 from hubwatch.crawl.stubs import stub_target
+from hubwatch.crawl.urls import same_site_host
 from hubwatch.outcomes import Outcome
 
+log = logging.getLogger(__name__)
 #: The reason recorded for a fetch cut short by ``Fetcher.cancel()``.
 CANCELLED = "run cancelled before this fetch ended"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 Expect = Literal["page", "feed", "robots", "any"]
-HostGate = Callable[[str], AbstractContextManager]
+#: ``gate(host, site_delay)``: held around each request; ``site_delay`` is the spacing in
+#: seconds the host's robots.txt asks for (Crawl-delay, Request-rate), None if unknown.
+HostGate = Callable[[str, float | None], AbstractContextManager]
 
 
 @dataclass(frozen=True)
@@ -71,11 +85,30 @@ class _Response:
     headers: dict[str, str]
     body: bytes
     fetched_at: datetime
+    note: str | None = None  # a warning on a body that was read (kept in ``error``)
+
+
+@dataclass
+class _Wire:
+    """What arrived of one body on the wire: bytes received against Content-Length."""
+
+    expected: int | None
+    received: int = 0
+    short: bool = False  # the connection closed before ``expected`` bytes
+
+    def cause(self) -> str:
+        return f"truncated: {self.received} of {self.expected} bytes"
+
+
+def _content_length(headers: dict[str, str]) -> int | None:
+    value = headers.get("content-length", "").split(",")[0].strip()
+    return int(value) if value.isdigit() else None
 
 
 @dataclass
 class _Host:
     next_slot: float = 0.0  # time.monotonic() when the next request may start
+    last_start: float = float("-inf")  # time.monotonic() of the last request's slot
     failures: int = 0  # consecutive connection failures
     skipped: str | None = None  # why the breaker opened
     paused_until: datetime | None = None  # a Retry-After over the cap
@@ -147,15 +180,31 @@ class Fetcher:
                  transport: httpx.BaseTransport | None = None, host_gate: HostGate | None = None) -> None:
         self.settings = s = settings or FetchSettings()
         limits = httpx.Limits(max_connections=s.max_connections, max_keepalive_connections=s.max_connections)
-        self._client = httpx.Client(
-            transport=transport or GuardedTransport(limits=limits), follow_redirects=False,
-            timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout), trust_env=False,
-            headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate, br, zstd",
-                     "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"})
+
+        def client(http2: bool) -> httpx.Client:
+            return httpx.Client(
+                transport=transport or GuardedTransport(limits=limits, http2=http2, ca_file=s.ca_file),
+                follow_redirects=False, trust_env=False,
+                timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
+                headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate, br, zstd",
+                         "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"})
+
+        # HTTP/2 where offered; HTTP/1.1 for hosts that break it (``_send``). A test
+        # transport serves both.
+        self._client = client(s.http2 and transport is None)
+        self._client_h1 = client(False) if s.http2 and transport is None else self._client
+        #: Hosts asked over HTTP/1.1 for the rest of the run after an HTTP/2 protocol error.
+        self._http1_hosts: set[str] = set()
         self._gate = host_gate
+        #: The robots.txt token: as configured, else the configured User-Agent's product name.
+        self.robots_agent = (s.robots_agent if "robots_agent" in s.model_fields_set
+                             else robots_token(s.user_agent, s.robots_agent))
         self._lock = threading.Lock()
         self._hosts: dict[str, _Host] = {}
         self._internal: dict[str, bool] = {}
+        #: Host names whose resolution failed this run, with the cause: not asked again
+        #: (an offline run would otherwise spend retries and backoff on every host).
+        self._unresolved: dict[str, str] = {}
         self._robots: dict[str, RobotsPolicy] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
         self._stopped = threading.Event()
@@ -180,8 +229,15 @@ class Fetcher:
         self.close()
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pools."""
         self._client.close()
+        self._client_h1.close()
+
+    @property
+    def http1_hosts(self) -> frozenset[str]:
+        """Hosts moved to HTTP/1.1 this run after an HTTP/2 protocol error."""
+        with self._lock:
+            return frozenset(self._http1_hosts)
 
     def fetch(self, url: str, *, allowed_hosts: set[str] | frozenset[str], etag: str | None = None,
               last_modified: str | None = None, headers: dict[str, str] | None = None,
@@ -213,11 +269,13 @@ class Fetcher:
             return self._done(c, url, Outcome.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}"[:2000])
 
     def crawl_delay(self, host: str) -> float | None:
-        """The robots.txt ``Crawl-delay`` (seconds) seen for ``host`` (``host[:port]``), if any."""
+        """The spacing (seconds) the robots.txt files seen for ``host`` (``host[:port]``)
+        ask of our agent: the larger of ``Crawl-delay`` and ``Request-rate``'s interval,
+        capped at ``max_crawl_delay``; None if they ask for none."""
         with self._lock:
             policies = [p for o, p in self._robots.items() if host_key(o) == host.lower()]
-        delays = [d for p in policies if (d := p.crawl_delay(self.settings.robots_agent)) is not None]
-        return max(delays) if delays else None
+        delays = [d for p in policies if (d := p.site_delay(self.robots_agent)) is not None]
+        return min(max(delays), self.settings.max_crawl_delay) if delays else None
 
     def robots_sitemaps(self, host: str) -> list[str]:
         """``Sitemap:`` URLs of the robots.txt files fetched so far for ``host``."""
@@ -257,15 +315,15 @@ class Fetcher:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return self._done(c, url, Outcome.BLOCKED_REDIRECT, f"not an http(s) URL: {url}")
         host = host_key(url)
-        if host not in c.allowed_hosts:
+        if not same_site_host(host, c.allowed_hosts):  # other editions of an allowed site pass
             return self._done(c, url, Outcome.BLOCKED_REDIRECT, f"host {host} is outside the allowed hosts")
         if url != c.url and not c.allow_internal and self._is_internal(url):
             return self._done(c, url, Outcome.BLOCKED_REDIRECT, f"{host} resolves to an internal address")
         refused = self._host_refusal(c, url)
         if refused is None and c.check_robots:
             policy = self._robots_policy(c, url)
-            if not policy.allows(url, self.settings.robots_agent):
-                why = policy.reason or f"disallowed by robots.txt for {self.settings.robots_agent}"
+            if not policy.allows(url, self.robots_agent):
+                why = policy.reason or f"disallowed by robots.txt for {self.robots_agent}"
                 refused = self._done(c, url, Outcome.ROBOTS, why)
         return refused
 
@@ -273,6 +331,10 @@ class Fetcher:
         with self._lock:
             st = self._hosts.get(host_key(url)) or _Host()
             skipped, paused = st.skipped, st.paused_until
+            unresolved = self._unresolved.get((urlsplit(url).hostname or "").lower())
+        if unresolved:
+            return self._done(c, url, Outcome.NETWORK_ERROR,
+                              f"{unresolved} (name resolution failed earlier this run: not retried)")
         if skipped:
             return self._done(c, url, Outcome.HOST_SKIPPED, skipped)
         if paused and paused > datetime.now(UTC):
@@ -294,6 +356,10 @@ class Fetcher:
             with self._lock:
                 self._internal[host] = known
         return known
+
+    def _remember_unresolved(self, host: str, why: str) -> None:
+        with self._lock:
+            self._unresolved.setdefault(host.lower(), why)
 
     def _robots_policy(self, c: _Call, url: str) -> RobotsPolicy:
         origin = _origin(url)
@@ -325,6 +391,11 @@ class Fetcher:
             except httpx.TransportError as exc:
                 if (blocked := blocked_cause(exc)) is not None:
                     return self._done(c, url, Outcome.BLOCKED_REDIRECT, str(blocked))
+                if (unresolved := unresolved_cause(exc)) is not None:
+                    # A name that did not resolve will not in the next seconds either:
+                    # no retry, and no later request to the host this run.
+                    self._remember_unresolved(urlsplit(url).hostname or "", str(unresolved))
+                    return self._done(c, url, Outcome.NETWORK_ERROR, str(unresolved))
                 self._connection_failed(host, exc)
                 if isinstance(exc, httpx.TimeoutException):  # not retried: a hang would cost N x the bound
                     return self._done(c, url, Outcome.TIMEOUT, self._timeout_reason(exc))
@@ -371,13 +442,15 @@ class Fetcher:
     def _wait_turn(self, host: str, delay: float | None) -> None:
         """Reserve the next slot for ``host`` and sleep until it (no lock held while sleeping)."""
         gap = self.settings.host_delay if delay is None else delay
-        crawl_delay = self.crawl_delay(host)
-        if crawl_delay:
-            gap = max(gap, min(crawl_delay, self.settings.max_crawl_delay))
+        site_gap = self.crawl_delay(host) or 0.0
+        gap = max(gap, site_gap)
         with self._lock:
             st, now = self._host(host), time.monotonic()
-            slot = max(now, st.next_slot)
+            # The site's delay counts from the last request, also one made before its
+            # robots.txt was read (the robots.txt request itself).
+            slot = max(now, st.next_slot, st.last_start + site_gap)
             st.next_slot = slot + gap
+            st.last_start = slot
         if slot > now:
             self._stopped.wait(slot - now)  # a sleep that cancel() cuts short
 
@@ -401,10 +474,30 @@ class Fetcher:
     # -- sending and reading -------------------------------------------------------------
 
     def _send(self, c: _Call, url: str) -> _Response | FetchResult:
+        """One request: over HTTP/2 when the host offers it, falling back to HTTP/1.1
+        once for this URL and for the host's later requests this run when HTTP/2 breaks
+        (a stream reset, a protocol error: RFC 9113 §8.1 lets a client retry a request
+        the server refused unprocessed; a GET is safe to repeat)."""
+        host = host_key(url)
+        with self._lock:
+            h1 = host in self._http1_hosts
+        if self._client is not self._client_h1 and not h1:
+            try:
+                return self._send_on(self._client, c, url, host)
+            except httpx.ProtocolError as exc:
+                if blocked_cause(exc) is not None:
+                    raise
+                with self._lock:
+                    self._http1_hosts.add(host)
+                log.info("%s: HTTP/2 failed (%s: %s); HTTP/1.1 for this host from now on",
+                         host, type(exc).__name__, exc)
+        return self._send_on(self._client_h1, c, url, host)
+
+    def _send_on(self, client: httpx.Client, c: _Call, url: str, host: str) -> _Response | FetchResult:
         deadline = time.monotonic() + self.settings.total_deadline
-        gate = self._gate(host_key(url)) if self._gate else nullcontext()
+        gate = self._gate(host, self.crawl_delay(host)) if self._gate else nullcontext()
         with gate, guarded(deadline, c.allow_internal), \
-                self._client.stream("GET", url, headers=c.headers) as r:
+                client.stream("GET", url, headers=c.headers) as r:
             resp = _Response(r.status_code, {k.lower(): v for k, v in r.headers.items()}, b"",
                              datetime.now(UTC))
             if 200 <= resp.status < 300 or 400 <= resp.status < 500 and resp.status != 429:
@@ -413,26 +506,56 @@ class Fetcher:
 
     def _read_body(self, c: _Call, url: str, r: httpx.Response, resp: _Response,
                    deadline: float) -> _Response | FetchResult:
+        """Read, decode and judge the body by its bytes (see ``_judge_body``)."""
         ok = 200 <= resp.status < 300
         media = binary_content_type(resp.headers.get("content-type"))
         if ok and c.expect == "page" and media:
             return self._done(c, url, Outcome.BINARY, f"binary content type {media}", resp=resp)
+        wire = _Wire(_content_length(resp.headers))
         if r.is_stream_consumed:  # built from bytes by a test transport: httpx decoded it already
             chunks, coding = iter([r.content]), None
         else:
-            chunks, coding = self._raw(r, deadline), resp.headers.get("content-encoding")
+            chunks, coding = self._raw(r, deadline, wire), resp.headers.get("content-encoding")
+        judged = self._judge_body(c, url, resp, chunks, coding, wire)
+        if isinstance(judged, FetchResult) and resp.status in (404, 410):
+            # The status decides: a removed page is gone whatever its body.
+            resp.body = b""
+            return resp
+        return judged
+
+    def _judge_body(self, c: _Call, url: str, resp: _Response, chunks: Iterator[bytes],
+                    coding: str | None, wire: _Wire) -> _Response | FetchResult:
+        """Decode within the cap, trusting the bytes over the labels: a Content-Encoding
+        the body contradicts is not applied; a gzip body (magic bytes) with no label, or
+        still gzip after its label was undone, is inflated for pages and feeds alike
+        (sitemap.xml.gz); a body shorter than its Content-Length is kept only
+        when its compressed stream is complete (gzip's CRC and length trailer checked),
+        else ``network_error`` "truncated: N of M bytes"."""
+        ok = 200 <= resp.status < 300
+        notes: list[str] = []
+        end, inner_end = StreamEnd(), StreamEnd()
         try:
-            body = self._bounded(decode_stream(chunks, coding), c.max_bytes)
-            if ok and c.expect == "feed" and body.startswith(b"\x1f\x8b"):
-                body = self._bounded(gunzip([body]), c.max_bytes)  # sitemap.xml.gz and the like
+            body = self._bounded(decode_stream(chunks, coding, end, notes), c.max_bytes)
+            if ok and c.expect in ("page", "feed") and body.startswith(GZIP_MAGIC):
+                body = self._bounded(gunzip([body], inner_end), c.max_bytes)
+                notes.append("gzip body inflated (no Content-Encoding said so)" if end.complete is None
+                             else "gzip body inside its Content-Encoding inflated")
         except _TooLarge as big:
             # Only robots.txt uses a truncated body (RFC 9309 §2.5); elsewhere it would just hold memory.
             resp.body = big.head if c.expect == "robots" else b""
             return self._done(c, url, Outcome.TOO_LARGE,
                               f"body over {c.max_bytes} bytes after decompression", resp=resp)
         except ContentDecodingError as exc:
+            if wire.short:  # cut off inside the compressed stream: the cause is the cut
+                return self._done(c, url, Outcome.NETWORK_ERROR, wire.cause(), resp=resp)
             return self._done(c, url, Outcome.DECODE_ERROR, str(exc), resp=resp)
+        if wire.short:
+            complete = inner_end.complete if inner_end.complete is not None else end.complete
+            if not complete:
+                return self._done(c, url, Outcome.NETWORK_ERROR, wire.cause(), resp=resp)
+            notes.append(f"{wire.cause()}, but the compressed stream is complete: kept")
         resp.body = body
+        resp.note = "; ".join(notes) or None
         kind = sniff_binary(body[:16]) if ok and c.expect in ("page", "feed") else None
         if kind:
             resp.body = b""
@@ -441,11 +564,19 @@ class Fetcher:
         return resp
 
     @staticmethod
-    def _raw(r: httpx.Response, deadline: float) -> Iterator[bytes]:
-        for chunk in r.iter_raw():
-            yield chunk
-            if time.monotonic() > deadline:  # the socket guard is absent with a custom transport
-                raise httpx.ReadTimeout("total deadline for the page exceeded")
+    def _raw(r: httpx.Response, deadline: float, wire: _Wire) -> Iterator[bytes]:
+        try:
+            for chunk in r.iter_raw():
+                wire.received += len(chunk)
+                yield chunk
+                if time.monotonic() > deadline:  # the socket guard is absent with a custom transport
+                    raise httpx.ReadTimeout("total deadline for the page exceeded")
+        except httpx.RemoteProtocolError:
+            # The connection closed before Content-Length bytes arrived: what did arrive is
+            # judged by the caller (a complete gzip stream is kept).
+            if wire.expected is None or wire.received >= wire.expected:
+                raise
+            wire.short = True
 
     @staticmethod
     def _bounded(chunks: Iterator[bytes], limit: int) -> bytes:
@@ -462,7 +593,7 @@ class Fetcher:
     def _final(self, c: _Call, url: str, resp: _Response) -> FetchResult:
         status = resp.status
         if 200 <= status < 300:
-            return self._done(c, url, Outcome.OK, None, resp=resp)
+            return self._done(c, url, Outcome.OK, resp.note, resp=resp)
         if status == 304:
             return self._done(c, url, Outcome.NOT_MODIFIED, None, resp=resp)
         if status in (404, 410):

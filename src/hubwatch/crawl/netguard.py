@@ -27,6 +27,10 @@ class BlockedAddressError(httpcore.ConnectError):
     """Connection refused by policy: the host resolves to an internal address."""
 
 
+class UnresolvedHostError(httpcore.ConnectError):
+    """The host name did not resolve (no such name, no DNS server reachable)."""
+
+
 _state = threading.local()
 
 
@@ -149,7 +153,7 @@ class GuardedBackend(httpcore.NetworkBackend):
         try:
             addresses = resolve(host, port)
         except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+            raise UnresolvedHostError(f"cannot resolve {host}: {exc}") from exc
         if not getattr(_state, "allow_internal", True):
             internal = [a for a in addresses if is_internal(a)]
             if internal:
@@ -177,9 +181,12 @@ class GuardedTransport(httpx.HTTPTransport):
     with the same options; ``tests/test_fetch.py`` proves the guard is in place.
     """
 
-    def __init__(self, *, limits: httpx.Limits, http2: bool = False) -> None:
+    def __init__(self, *, limits: httpx.Limits, http2: bool = False,
+                 ca_file: str | None = None) -> None:
         super().__init__(limits=limits, http2=http2, trust_env=False)
         ssl_context = httpx.create_ssl_context()
+        if ca_file:  # trusted besides the public roots (a test CA, a company's own)
+            ssl_context.load_verify_locations(cafile=ca_file)
         self.backend = GuardedBackend()
         self._pool = httpcore.ConnectionPool(
             ssl_context=ssl_context,
@@ -192,10 +199,19 @@ class GuardedTransport(httpx.HTTPTransport):
 
 def blocked_cause(exc: BaseException) -> BlockedAddressError | None:
     """The ``BlockedAddressError`` behind an httpx exception, if that was its cause."""
+    return _cause(exc, BlockedAddressError)
+
+
+def unresolved_cause(exc: BaseException) -> UnresolvedHostError | None:
+    """The ``UnresolvedHostError`` behind an httpx exception, if that was its cause."""
+    return _cause(exc, UnresolvedHostError)
+
+
+def _cause(exc: BaseException, kind: type) -> BaseException | None:
     seen = 0
     cur: BaseException | None = exc
     while cur is not None and seen < 10:
-        if isinstance(cur, BlockedAddressError):
+        if isinstance(cur, kind):
             return cur
         cur, seen = cur.__cause__ or cur.__context__, seen + 1
     return None

@@ -27,27 +27,35 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, Float, bindparam, text
 from sqlalchemy.exc import SQLAlchemyError
 
 log = logging.getLogger(__name__)
 
-# Granted when the host's slot is due (or the host is new). The outer SELECT reads the
-# row as it was before this statement: on a refusal that is the next_at to wait for
-# (possibly an older one under contention; the retry then simply comes early).
+# Granted when the host's slot is due (or the host is new): its ``next_at`` has passed and
+# so has ``site_delay`` (the site's own robots.txt delay, as the last process that read it
+# stored it; given by the caller when it knows better) since the previous request began.
+# The outer SELECT reads the row as it was before this statement: on a refusal that is the
+# moment to wait for (possibly an older one under contention; the retry then comes early).
 _CLAIM = text("""
 WITH claim AS (
-    INSERT INTO host_politeness AS h (host, next_at)
-    VALUES (:host, clock_timestamp() + make_interval(secs => :gap))
+    INSERT INTO host_politeness AS h (host, next_at, last_at, site_delay)
+    VALUES (:host, clock_timestamp() + make_interval(secs => GREATEST(:gap, COALESCE(:site, 0))),
+            clock_timestamp(), :site)
     ON CONFLICT (host) DO UPDATE
-        SET next_at = clock_timestamp() + make_interval(secs => :gap)
-        WHERE h.next_at <= clock_timestamp()
+        SET next_at = clock_timestamp()
+                      + make_interval(secs => GREATEST(:gap, COALESCE(:site, h.site_delay, 0))),
+            last_at = clock_timestamp(),
+            site_delay = COALESCE(:site, h.site_delay)
+        WHERE GREATEST(h.next_at, h.last_at + make_interval(
+                  secs => COALESCE(:site, h.site_delay, 0))) <= clock_timestamp()
     RETURNING true AS granted
 )
 SELECT COALESCE((SELECT granted FROM claim), false) AS granted,
-       (SELECT EXTRACT(EPOCH FROM next_at - clock_timestamp()) FROM host_politeness
-        WHERE host = :host) AS wait
-""")
+       (SELECT EXTRACT(EPOCH FROM GREATEST(next_at, last_at + make_interval(
+                   secs => COALESCE(:site, site_delay, 0))) - clock_timestamp())
+        FROM host_politeness WHERE host = :host) AS wait
+""").bindparams(bindparam("site", type_=Float), bindparam("gap", type_=Float))
 
 
 class HostGate:
@@ -64,7 +72,12 @@ class HostGate:
             site could see two requests slightly closer than the delay.
 
     Entering blocks until the claim succeeds; exiting does nothing (the limit is on
-    request starts, like the in-process delay). Thread-safe.
+    request starts, like the in-process delay). ``gate(host, site_delay)``: the seconds
+    the host's robots.txt asks for (``Crawl-delay``, ``Request-rate``), when the caller
+    has read it; it is stored with the host (``host_politeness.site_delay``), so every
+    process spaces its requests by the larger of its configured delay and the site's,
+    counted from the previous request by anyone, also those that read robots.txt later
+    or not at all this run. Thread-safe.
     """
 
     def __init__(self, engine: Engine, delays: Mapping[str, float], default: float, *,
@@ -80,30 +93,36 @@ class HostGate:
         return self.delays.get(host.lower(), self.default)
 
     @contextmanager
-    def __call__(self, host: str) -> Iterator[None]:
-        self.acquire(host)
+    def __call__(self, host: str, site_delay: float | None = None) -> Iterator[None]:
+        self.acquire(host, site_delay)
         yield
 
-    def acquire(self, host: str) -> float:
-        """Block until this process has claimed ``host``; return the seconds waited."""
+    def acquire(self, host: str, site_delay: float | None = None) -> float:
+        """Block until this process has claimed ``host``; return the seconds waited.
+
+        A host with no configured delay and no site delay known to this process never
+        touches the database (its robots.txt, read first, tells whether it asks for one).
+        """
         gap = self.delay_for(host)
-        if gap <= 0:
+        if gap <= 0 and not site_delay:
             return 0.0
-        started, gap = time.monotonic(), gap + self.margin
+        started = time.monotonic()
+        gap = gap + self.margin if gap > 0 else 0.0
+        site = site_delay + self.margin if site_delay else None
         while True:
             try:
-                granted, wait = self._claim(host.lower(), gap)
+                granted, wait = self._claim(host.lower(), gap, site)
             except SQLAlchemyError as exc:
                 self._warn(exc)
                 return time.monotonic() - started
             if granted:
                 return time.monotonic() - started
             # Sleep to the slot read; at least a little (no busy loop), at most max_wait.
-            time.sleep(min(max(wait or 0.0, 0.002), self.max_wait, gap))
+            time.sleep(min(max(wait or 0.0, 0.002), self.max_wait, max(gap, site or 0.0)))
 
-    def _claim(self, host: str, gap: float) -> tuple[bool, float | None]:
+    def _claim(self, host: str, gap: float, site: float | None) -> tuple[bool, float | None]:
         with self.engine.begin() as conn:
-            row = conn.execute(_CLAIM, {"host": host, "gap": gap}).one()
+            row = conn.execute(_CLAIM, {"host": host, "gap": gap, "site": site}).one()
         return bool(row.granted), None if row.wait is None else float(row.wait)
 
     def _warn(self, exc: Exception) -> None:

@@ -6,6 +6,7 @@ The fetching itself is done by ``hubwatch.crawl.fetch.Fetcher``, which caches on
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -61,9 +62,40 @@ class RobotsPolicy:
         delay = self.parser.crawl_delay(agent)
         return float(delay) if delay is not None else None
 
+    def request_interval(self, agent: str) -> float | None:
+        """Seconds per request from ``Request-rate: N/Ts`` for ``agent`` (T / N), or None
+        (a de-facto extension, like Crawl-delay; a time-of-day window is ignored)."""
+        if self.parser is None:
+            return None
+        rate = self.parser.request_rate(agent)
+        if rate is None or not rate.requests:
+            return None
+        return float(rate.seconds) / float(rate.requests)
+
+    def site_delay(self, agent: str) -> float | None:
+        """The spacing the site asks of ``agent``: the larger of ``Crawl-delay`` and the
+        interval implied by ``Request-rate``, seconds; None when it asks for neither."""
+        asked = [d for d in (self.crawl_delay(agent), self.request_interval(agent)) if d is not None]
+        return max(asked) if asked else None
+
     def sitemaps(self) -> list[str]:
         """``Sitemap:`` URLs listed in the file (absolute, as written)."""
         return list(self.parser.sitemaps) if self.parser is not None else []
+
+
+_PRODUCT = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+
+
+def robots_token(user_agent: str | None, default: str = "hubwatch") -> str:
+    """The product token matched against robots.txt ``User-agent`` lines for a
+    configured User-Agent header (RFC 9309 §2.2.1: the crawler's name, letters, ``-``
+    and ``_``). ``Mozilla/5.0 (compatible; Name/1.0; +url)`` gives ``Name``; ``Name/1.0
+    (...)`` gives ``Name``; no usable token gives ``default``."""
+    ua = (user_agent or "").strip()
+    compatible = re.search(r"compatible;\s*([^;/\s)]+)", ua, re.I)
+    candidate = compatible.group(1) if compatible else ua.split("/", 1)[0].split(" ", 1)[0]
+    match = _PRODUCT.fullmatch(candidate or "")
+    return match.group(0) if match and candidate.lower() != "mozilla" else default
 
 
 def policy_from_fetch(result: FetchResult) -> RobotsPolicy:

@@ -10,6 +10,7 @@ when that URL deserves trust.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import safe_url_string
@@ -132,6 +133,24 @@ def _entry_matches(entry: str, host: str, port: str) -> bool:
     if entry_port and entry_port != port:
         return False
     return entry_host == host or _site_of(entry_host) == _site_of(host)
+
+
+def same_site_host(host: str, allowed_hosts: Iterable[str]) -> bool:
+    """True when ``host`` (``host`` or ``host:port``, lower-case, as the fetcher keys
+    hosts) is one of ``allowed_hosts`` or another edition of one of them: the bare,
+    ``www.``, ``m.``, ``amp.`` and ``wap.`` forms of a site are one site (a 301
+    from ``example.com`` to ``www.example.com``). Ports must agree exactly (an entry
+    without a port means the scheme's default), so this is stricter than
+    :func:`is_allowed`, which lets a bare entry match any port."""
+    name, _, port = host.partition(":")
+    for entry in allowed_hosts:
+        entry = entry.strip().lower()
+        if entry == host:
+            return True
+        entry_name, _, entry_port = entry.partition(":")
+        if entry_port == port and _site_of(entry_name) == _site_of(name):
+            return True
+    return False
 
 
 def strip_amp(url: str) -> str:

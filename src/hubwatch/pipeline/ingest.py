@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from psycopg.errors import DeadlockDetected, SerializationFailure
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hubwatch.config.settings import Settings, get_settings
@@ -35,6 +35,7 @@ from hubwatch.outcomes import SUCCEEDED, Outcome
 from hubwatch.pipeline import paging
 from hubwatch.pipeline.cancel import Cancellation
 from hubwatch.pipeline.paging import Article
+from hubwatch.pipeline.recheck import RecheckPolicy
 from hubwatch.text.attachments import (
     ATTACHMENT_EXTRACTOR_VERSION,
     AttachmentError,
@@ -50,6 +51,67 @@ from hubwatch.text.worker import ParseCancelled, ParseLimits, ParsePool, cut_tex
 log = logging.getLogger(__name__)
 
 DEADLOCK_RETRIES = 3
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database stayed unreachable longer than ``HUBWATCH_DB_RETRY_SECONDS``: the run
+    fails with this (nothing half-written: each transaction rolled back whole)."""
+
+
+def _lost_connection(exc: BaseException) -> bool:
+    """A failure that a new connection may not have: the server restarted, shut down or
+    dropped the connection (SQLAlchemy marks those ``connection_invalidated``), or refuses
+    connections while it starts (57P03)."""
+    from psycopg.errors import AdminShutdown, CannotConnectNow, CrashShutdown
+
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    orig = getattr(exc, "orig", None)
+    return isinstance(orig, (AdminShutdown, CannotConnectNow, CrashShutdown)) or (
+        isinstance(exc, OperationalError) and orig is not None
+        and type(orig).__name__ == "OperationalError")  # psycopg's own: connect refused
+
+
+def retry_db(work: Callable[[], object], what: str, seconds: float):
+    """Run ``work`` (one whole transaction, or a read) again while the database is away,
+    for up to ``seconds`` (backoff 0.5 s doubling to 5 s); a deadlock or serialization
+    failure is retried ``DEADLOCK_RETRIES`` times. Returns what ``work`` returns.
+
+    Raises:
+        DatabaseUnavailable: still unreachable after ``seconds``, naming ``what``.
+        the original error: anything else.
+    """
+    import time
+
+    deadline, wait, conflicts = time.monotonic() + seconds, 0.5, 0
+    while True:
+        try:
+            return work()
+        except OperationalError as exc:
+            if isinstance(exc.orig, (DeadlockDetected, SerializationFailure)):
+                conflicts += 1
+                if conflicts >= DEADLOCK_RETRIES:
+                    raise
+                log.info("retrying %s after %s", what, type(exc.orig).__name__)
+                continue
+            if not _lost_connection(exc):
+                raise
+            if time.monotonic() + wait > deadline:
+                raise DatabaseUnavailable(f"database unreachable for {seconds:g} s while "
+                                          f"{what}: {exc.orig or exc}") from exc
+            log.warning("database connection lost while %s; retrying in %.1f s", what, wait)
+            time.sleep(wait)
+            wait = min(wait * 2, 5.0)
+        except DBAPIError as exc:
+            if not _lost_connection(exc):
+                raise
+            if time.monotonic() + wait > deadline:
+                raise DatabaseUnavailable(f"database unreachable for {seconds:g} s while "
+                                          f"{what}: {exc.orig or exc}") from exc
+            log.warning("database connection lost while %s; retrying in %.1f s", what, wait)
+            time.sleep(wait)
+            wait = min(wait * 2, 5.0)
+
 
 #: Called as ``progress(kind, n)`` with kind ``"total"`` (n more to do) or ``"done"``.
 ProgressHook = Callable[[str, int], None]
@@ -74,6 +136,9 @@ class RunCounts:
     discovery_warnings: int = 0
     mentions: Counter = field(default_factory=Counter)
     discovered: int = 0
+    rechecked: int = 0
+    recheck_over_budget: int = 0
+    not_due: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **deltas: int) -> None:
@@ -88,7 +153,8 @@ class RunCounts:
 
     _COUNTERS = ("outcomes", "discovery_outcomes", "mentions")
     _NUMBERS = ("new_documents", "new_versions", "unchanged", "duplicates", "without_date",
-                "without_text", "discovered", "capped", "discovery_warnings")
+                "without_text", "discovered", "capped", "discovery_warnings", "rechecked",
+                "recheck_over_budget", "not_due")
 
     def state(self) -> dict:
         """Every count as plain JSON-able values (what a batch hands back to its run)."""
@@ -121,6 +187,9 @@ class RunCounts:
                 "errors": sum(failed),
                 "duplicates_skipped": self.duplicates,
                 "discovered": self.discovered,
+                "rechecked": self.rechecked,
+                "recheck_over_budget": self.recheck_over_budget,
+                "not_due": self.not_due,
                 "without_date": self.without_date,
                 "without_text": self.without_text,
                 "capped": self.capped,
@@ -227,6 +296,7 @@ class Pipeline:
         self.matcher = Matcher(watchlist)
         self.run_id = run_id
         self.counts = RunCounts()
+        self.recheck = RecheckPolicy.from_settings(self.settings)
         self.progress = progress or (lambda kind, n: None)
         self.source_ids, self.entity_ids, self.alias_ids = ids.source_ids, ids.entity_ids, ids.alias_ids
         limits = self.settings.attachments
@@ -290,9 +360,9 @@ class Pipeline:
         try:
             extracted = self._extract(res, source, article) if res.outcome == Outcome.OK else None
             outcome, mentions = self._store(res, source, slug, via, tuple(seen_as), extracted)
-        except ParseCancelled:
+        except (ParseCancelled, DatabaseUnavailable):
             raise
-        except Exception as exc:  # recorded, never lost: the run goes on (issue 16)
+        except Exception as exc:  # recorded, never lost: the run goes on
             log.exception("storing %s failed; recorded as internal_error", res.url)
             outcome, mentions = self._record_internal_error(res, slug, via, exc), []
         if outcome == "duplicate":
@@ -303,21 +373,16 @@ class Pipeline:
 
     def _store(self, res: FetchResult, source: SourceConfig | None, slug: str, via: str,
                seen_as: tuple[str, ...], extracted: _Extracted | None) -> tuple[str, list[str]]:
-        # Two runs storing the same article at once may deadlock in PostgreSQL; the loser's
-        # transaction is retried from the start.
-        for attempt in range(1, DEADLOCK_RETRIES + 1):
-            try:
-                with self.sessions.begin() as session:
-                    snap_id = store.record_snapshot(session, **self._snapshot_values(res, slug, via))
-                    if snap_id is None:
-                        return "duplicate", []
-                    return self._apply(session, snap_id, res, source, seen_as, extracted)
-            except OperationalError as exc:
-                if attempt == DEADLOCK_RETRIES or not isinstance(
-                        exc.orig, (DeadlockDetected, SerializationFailure)):
-                    raise
-                log.info("retrying %s after %s", res.url, type(exc.orig).__name__)
-        raise AssertionError("unreachable")  # the last attempt returns or raises
+        def work():
+            with self.sessions.begin() as session:
+                snap_id = store.record_snapshot(session, **self._snapshot_values(res, slug, via))
+                if snap_id is None:
+                    return "duplicate", []
+                return self._apply(session, snap_id, res, source, seen_as, extracted)
+
+        # The whole transaction again after a deadlock or a lost connection (a database
+        # restart): it rolled back whole, and every write in it is idempotent.
+        return retry_db(work, f"storing {res.url}", self.settings.crawl.db_retry_seconds)
 
     def _record_failure(self, res: FetchResult, source: SourceConfig | None, exc: BaseException) -> None:
         """An ``internal_error`` snapshot for a fetch whose storing raised; ``store_error``
@@ -410,7 +475,21 @@ class Pipeline:
             store.touch_document(session, known.id, fetched_at=res.fetched_at,
                                  gone=res.outcome == Outcome.GONE,
                                  available=res.outcome == Outcome.NOT_MODIFIED)
+            self._schedule(session, known.id, ok=res.outcome == Outcome.NOT_MODIFIED)
         return str(res.outcome), []
+
+    def _schedule(self, session: Session, doc_id: int, *, ok: bool) -> None:
+        """Store the document's next recheck after a fetch of it: by the schedule after a
+        successful one, none once it is gone, the next night after a failed one."""
+        times = store.document_times(session, doc_id)
+        if times.gone:
+            store.set_next_check(session, doc_id, None)
+        elif ok:
+            store.set_next_check(session, doc_id, self.recheck.next_check(
+                checked_at=times.last_fetched_at, first_seen_at=times.first_seen_at,
+                last_changed_at=times.last_changed_at, key=times.canonical_url))
+        else:
+            store.set_next_check(session, doc_id, times.last_fetched_at + self.recheck.new_interval)
 
     def _store_page(self, session: Session, snap_id: int, res: FetchResult,
                     source: SourceConfig | None, seen_as: tuple[str, ...],
@@ -445,9 +524,13 @@ class Pipeline:
                                        mentions, self.entity_ids,
                                        self.alias_ids, self.matcher.revision,
                                        policy=_policy_row(page))
+        store.link_snapshot(session, snap_id, document_id=doc_id, version_id=version_id)
         store.touch_document(session, doc_id, fetched_at=res.fetched_at, etag=res.etag,
                              last_modified=res.last_modified, available=True)
-        store.link_snapshot(session, snap_id, document_id=doc_id, version_id=version_id)
+        # Captures of its URLs stored before the document existed (a backfill taken
+        # newest first) are its own: linked, and its gone state settled with them.
+        store.adopt_snapshots(session, doc_id)
+        self._schedule(session, doc_id, ok=True)
         if page.attachments:
             with self._links_lock:
                 self._links[res.url] = (doc_id, page.attachments)
@@ -501,18 +584,28 @@ class Pipeline:
             error = (f"{error}; " if error else "") + f"dropped {len(warnings)} bad link(s): {shown}"
         values = self._snapshot_values(res, source.slug, "http", purpose="discovery")
         values.update(outcome=str(outcome), error_message=error[:2000] if error else None)
-        with self.sessions.begin() as session:
-            store.record_snapshot(session, **values)
+
+        def work():
+            with self.sessions.begin() as session:
+                store.record_snapshot(session, **values)
+
+        retry_db(work, f"storing {res.url}", self.settings.crawl.db_retry_seconds)
         self.counts.count(outcome, discovery=True)
         self.counts.add(discovery_warnings=len(warnings))
 
     # -- batches ---------------------------------------------------------------------
     def crawl_source(self, source: SourceConfig, fetcher, *, max_pages: int | None = None,
-                     since: dt.date | None = None, dry_run: bool = False) -> list[Candidate]:
+                     since: dt.date | None = None, dry_run: bool = False,
+                     recheck: bool = False) -> list[Candidate]:
         """Discover and fetch one source's pages; return the candidates found.
 
         Pages already stored are fetched conditionally (ETag / Last-Modified). The page
         cap applies during discovery (see ``discover``). After ``cancel()`` nothing starts.
+        Without ``recheck`` every page discovered is fetched. With it (the nightly run), the
+        recheck schedule decides for known documents: new pages are fetched first, then
+        the source's documents that are due (listed today or not), most overdue first,
+        within ``recheck_budget_per_host`` requests per host less that host's new pages;
+        a known page listed but not due is not fetched (see docs/design.md).
         """
         if self.cancelled.is_set():
             return []
@@ -524,10 +617,68 @@ class Pipeline:
                 continue  # never finished: not a finding about the endpoint
             self.record_discovery(report.fetch, report.outcome, report.error, source, report.warnings)
         self.counts.add(discovered=len(found.candidates))
-        if not dry_run and not self.cancelled.is_set():
-            self.fetch_and_store([u for c in found.candidates for u in (c.url, *c.seen_as)],
-                                 fetcher, source)
+        urls = [u for c in found.candidates for u in (c.url, *c.seen_as)]
+        if dry_run or self.cancelled.is_set():
+            pass
+        elif recheck:
+            new, rechecks = self.plan_rechecks(source, urls)
+            self.fetch_and_store(new, fetcher, source)
+            self.fetch_and_store(rechecks, fetcher, source)
+        else:
+            self.fetch_and_store(urls, fetcher, source)
         return found.candidates
+
+    def plan_rechecks(self, source: SourceConfig, urls: list[str],
+                      now: dt.datetime | None = None) -> tuple[list[str], list[str]]:
+        """Split one night's work for ``source``: ``(new, rechecks)``.
+
+        ``new``: the discovered URLs of no document yet (or of a gone document listed
+        again, or one never stored with content), all their variants; ``rechecks``: URLs
+        of known documents due before ``now`` (UTC) plus the lookahead, listed today or
+        not, most overdue first, at most ``budget_per_host`` minus the host's new
+        pages per host. Counts ``not_due``, ``rechecked`` and ``recheck_over_budget``.
+        """
+        now = now or dt.datetime.now(dt.UTC)
+        due_before = self.recheck.due_before(now)
+        variants: dict[str, list[str]] = {}
+        for raw in urls:
+            variants.setdefault(normalize_url(raw), []).append(raw)
+        new: list[str] = []
+        new_keys: list[str] = []
+        listed_due: list[tuple[dt.datetime | None, int, str]] = []
+        not_due = 0
+        with self.sessions() as session:
+            for url, raws in variants.items():
+                known = store.find_document(session, url)
+                if known is None or not known.has_version or known.gone:
+                    new += raws
+                    new_keys.append(url)
+                elif known.next_check_at is None or known.next_check_at < due_before:
+                    listed_due.append((known.next_check_at, known.id, url))
+                else:
+                    not_due += 1
+            per_host_new = Counter(host_of(u) for u in new_keys)
+            hosts = {h.lower() for h in source.allowed_hosts} | set(per_host_new)
+            room = self.recheck.budget_per_host * max(1, len(hosts))
+            listed_ids = {i for _, i, _ in listed_due}
+            overdue = [(d.next_check_at, d.id, d.url) for d in store.due_documents(
+                session, self.source_ids[source.slug], due_before, room + len(listed_ids))
+                if d.id not in listed_ids]
+        quota = Counter({h: max(0, self.recheck.budget_per_host - n)
+                         for h, n in per_host_new.items()})
+        rechecks, over = [], 0
+        # Most overdue first (never scheduled first of all), listed today or not.
+        due = sorted([*listed_due, *overdue], key=lambda d: (d[0] is not None, d[0] or now, d[1]))
+        for _, _, url in due:
+            host = host_of(url)
+            left = quota.get(host, self.recheck.budget_per_host)
+            if left <= 0:
+                over += 1
+                continue
+            quota[host] = left - 1
+            rechecks.append(url)
+        self.counts.add(not_due=not_due, rechecked=len(rechecks), recheck_over_budget=over)
+        return new, rechecks
 
     def fetch_and_store(self, urls: list[str], fetcher, source: SourceConfig | None) -> None:
         """Fetch ``urls`` (conditionally where known) on a thread pool and store each.
@@ -555,6 +706,8 @@ class Pipeline:
                 self.fetch_attachments(res, known.id if known else None, fetcher, src)
             except ParseCancelled:
                 return
+            except DatabaseUnavailable:
+                raise  # not one bad page: the run fails, saying why
             except Exception:  # even the internal_error snapshot failed (database gone?)
                 log.exception("storing %s failed", url)
                 self.counts.count("store_error")
@@ -580,17 +733,23 @@ class Pipeline:
             self._notes().clear()
             return None
 
+    def _find(self, url: str):
+        with self.sessions() as session:
+            return store.find_document(session, url)
+
     def _fetch_page(self, fetcher, source: SourceConfig | None, url: str):
         """The fetch of one page and the stored document it is, if any; an exception of
         ours becomes an ``internal_error`` result."""
         known = None
         try:
-            with self.sessions() as session:
-                known = store.find_document(session, url)
+            known = retry_db(lambda: self._find(url), f"looking up {url}",
+                             self.settings.crawl.db_retry_seconds)
             fetch = self._bound_fetch(fetcher, source, url)
             return fetch(url, expect="page", etag=known.etag if known and known.has_version else None,
                          last_modified=known.last_modified if known and known.has_version else None
                          ), known
+        except DatabaseUnavailable:
+            raise
         except Exception as exc:  # noqa: BLE001 - recorded as the page's snapshot
             log.exception("fetching %s failed", url)
             now = dt.datetime.now(dt.UTC)
@@ -705,6 +864,8 @@ class Pipeline:
                     self._links.pop(res.url, None)
             except ParseCancelled:
                 return
+            except DatabaseUnavailable:
+                raise
             except Exception:
                 log.exception("storing archived %s failed", res.url)
                 self.counts.count("store_error")

@@ -30,7 +30,7 @@ from hubwatch.models.analytics import refresh_analytics
 from hubwatch.models.db import get_engine, session_factory
 from hubwatch.models.runs import open_run
 from hubwatch.pipeline.cancel import Cancellation, for_run, forget
-from hubwatch.pipeline.ingest import Pipeline, ProgressHook, RunCounts, sync_config
+from hubwatch.pipeline.ingest import Pipeline, ProgressHook, RunCounts, retry_db, sync_config
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +114,15 @@ def crawl_run(flow_name: str, parameters: dict, *, flow_run_id: str | None = Non
                 status, error = "cancelled", handle.cancellation.reason
             forget(run_id)
             counts = handle.counts.as_dict()
-            with sessions.begin() as session:
-                store.finish_run(session, run_id, status, counts, error)
-                if changed_content(flow_name, counts):
-                    refresh_analytics(session)
+
+            def finish() -> None:
+                with sessions.begin() as session:
+                    store.finish_run(session, run_id, status, counts, error)
+                    if changed_content(flow_name, counts):
+                        refresh_analytics(session)
+
+            # Closing the run outlives a database restart too (bounded, then it raises).
+            retry_db(finish, f"closing run {run_id}", settings.crawl.db_retry_seconds)
 
 
 def changed_content(flow_name: str, counts: dict) -> bool:
