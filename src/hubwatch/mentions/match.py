@@ -66,7 +66,6 @@ _CJK_NUMERALS = frozenset("〇零一二三四五六七八九十百千万两")
 _LONE_AFTER = re.compile(r"\s+\S(?:\s|$)")  # whitespace, one character, whitespace
 _LONE_BEFORE = re.compile(r"(?:^|\s)\S\s+$")
 _SENTENCE_END = re.compile(r"[。！？!?｡]+[”’」』\"')）]*|[.!?]+[”’\"')]*(?=\s)|\n")
-_RUN, _RUN_CLOSERS = "。！？!?｡", "”’」』\"')）"  # _SENTENCE_END's first branch, for _sentence_spans
 _STOP = re.compile(r"[。！？｡!?.\n]")
 _CLOSERS = "。！？｡!?.”’」』\"')）"  # enders repeated and closing quotes stay with their sentence
 _ABBREVIATIONS = frozenset("mr mrs ms dr prof st no vs etc jan feb mar apr jun jul aug sep sept oct nov dec"
@@ -206,6 +205,7 @@ class Normalised:
     text: str
     index: np.ndarray | None
     expanded: _OffsetMap
+    codes: np.ndarray | None = None  # uint32 code points of ``text`` (the matcher's boundary tests)
 
     def original(self, start: int, end: int) -> tuple[int, int]:
         """Original ``[start, end)`` of normalised characters ``[start, end)`` (end > start)."""
@@ -293,7 +293,7 @@ def normalise(text: str) -> Normalised:
     if kept is not None:
         index = kept if index is None else index[kept]
         folded = folded[kept]
-    return Normalised(folded.tobytes().decode("utf-32-le", "surrogatepass"), index, expanded)
+    return Normalised(folded.tobytes().decode("utf-32-le", "surrogatepass"), index, expanded, folded)
 
 
 def normalise_alias(alias: str) -> str:
@@ -408,6 +408,15 @@ class _Scan:
         return self.norm.original(hit.start, hit.end)
 
 
+# _bounded as arrays: pattern flags, and which code points are Latin word characters or CJK
+# numerals (code points from _WORD_LIMIT up are neither: _is_word holds only below U+2E80).
+_LATIN_START, _LATIN_END, _NUMERAL_START, _NUMERAL_END = 1, 2, 4, 8
+_WORD_LIMIT = 0xA000
+_WORD = np.array([_is_word(chr(c)) for c in range(_WORD_LIMIT)] + [False])
+_NUMERAL = np.zeros(_WORD_LIMIT + 1, dtype=bool)
+_NUMERAL[[ord(c) for c in _CJK_NUMERALS]] = True
+
+
 # Near evidence for an ambiguous name: anchors and vetoes within this many normalised characters
 # of it (about one English sentence, two or three Chinese ones). Part of MATCHER_VERSION.
 ANCHOR_WINDOW = 100
@@ -473,6 +482,10 @@ class Matcher:
                 surface.entity, surface.text, kind, len(key), _is_word(key[0]), _is_word(key[-1]),
                 key[0] in _CJK_NUMERALS, key[-1] in _CJK_NUMERALS, rule))
         self._automaton.make_automaton()
+        self._lengths = np.array([p.length for p in self._patterns] or [0], dtype=np.int64)
+        self._flags = np.array([_LATIN_START * p.latin_start | _LATIN_END * p.latin_end
+                                | _NUMERAL_START * p.numeral_start | _NUMERAL_END * p.numeral_end
+                                for p in self._patterns] or [0], dtype=np.uint8)
         self._placements = _placements(self._patterns, keys)
         self._longest = max((p.length for p in self._patterns), default=0)
         for key, roles in context_roles.items():
@@ -695,15 +708,11 @@ class Matcher:
         norm = normalised.text
         scan = _Scan(text, zone, normalised, [], set())
         hits, placed = [], set()
-        for last, pid in self._automaton.iter(norm):
+        for start, end, pid, gapped in self._candidates(normalised):
             p = self._patterns[pid]
-            start, end = last + 1 - p.length, last + 1
-            if not self._bounded(norm, start, end, p):
-                continue
             if p.kind == "acronym" and not self._exact(scan, start, end, p):
                 continue
-            if not p.latin_start and self._gapped(scan, start, end) \
-                    and _spaced_list(text, *scan.norm.original(start, end), p.length):
+            if gapped and not p.latin_start and _spaced_list(text, *scan.norm.original(start, end), p.length):
                 continue
             hits.append(_Hit(start, end, p.entity, p.alias, p.rule, False, p.kind == "acronym"))
             for offset, firsts in self._placements.get(pid, ()):
@@ -724,6 +733,40 @@ class Matcher:
                               if h.acronym and _redefines(scan, hits, i)}
             scan.hits = [h for h in hits if not h.exclude]
         return scan
+
+    def _candidates(self, normalised: Normalised) -> list[tuple[int, int, int, bool]]:
+        """The automaton's hits in ``normalised`` that sit on their boundaries (``_bounded``), in
+        the automaton's order, as (start, end, pattern, gapped: see ``_gapped``). The tests run
+        over all hits at once as array operations (pages full of names have hundreds)."""
+        found = list(self._automaton.iter(normalised.text))
+        if not found:
+            return []
+        size = len(normalised.text)
+        last, pids = np.array(found, dtype=np.int64).T
+        ends = last + 1
+        starts = ends - self._lengths[pids]
+        codes = normalised.codes
+        if codes is None:
+            codes = _codepoints(normalised.text)
+        # the characters before and after each hit (a space stands for the text's edges)
+        padded = np.concatenate(([32], codes, [32]))
+        before = np.minimum(padded[starts], _WORD_LIMIT)
+        after = np.minimum(padded[ends + 1], _WORD_LIMIT)
+        flags = self._flags[pids]
+        bad = ((flags & _LATIN_START).astype(bool) & _WORD[before]) \
+            | ((flags & _LATIN_END).astype(bool) & _WORD[after]) \
+            | ((flags & _NUMERAL_START).astype(bool) & _NUMERAL[before]) \
+            | ((flags & _NUMERAL_END).astype(bool) & _NUMERAL[after])
+        index = normalised.index
+        if index is None:
+            gapped = np.zeros(len(found), dtype=bool)
+        else:
+            gapped = index[ends - 1] - index[starts] != ends - 1 - starts
+        keep = np.flatnonzero(~bad)
+        if len(keep) == len(found):
+            return list(zip(starts.tolist(), ends.tolist(), pids.tolist(), gapped.tolist()))
+        return list(zip(starts[keep].tolist(), ends[keep].tolist(), pids[keep].tolist(),
+                        gapped[keep].tolist()))
 
     @staticmethod
     def _gapped(scan: _Scan, start: int, end: int) -> bool:
@@ -893,58 +936,70 @@ def sentence_span(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 _SENTENCE_INDEX_FROM = 4  # mentions in a text from which their sentences are found together
-_SIMPLE_STOP, _OTHER_STOP = 1, 2  # _STOP characters that always end a sentence, and . ! ?
-_STOP_CLASS = np.zeros(0x10000, dtype=np.uint8)
-_STOP_CLASS[[ord(c) for c in "。！？｡\n"]] = _SIMPLE_STOP
-_STOP_CLASS[[ord(c) for c in ".!?"]] = _OTHER_STOP
+_IS_STOP = np.zeros(0x10000, dtype=bool)
+_IS_STOP[[ord(c) for c in "。！？｡!?.\n"]] = True  # _STOP's characters
 
 
 def _sentence_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """``sentence_span`` of every span of ``text`` at once: exactly its answers, faster where
-    a text holds many mentions.
+    """``sentence_span`` of every span of ``text``: exactly its answers, found faster where a
+    text holds many mentions.
 
-    Every sentence end and start begins at a ``_STOP`` character. 。！？｡ and line breaks
-    always end a sentence, so where the nearest stop after a mention (before it) is one of
-    those, the answer follows from that stop's position alone, found for all mentions with
-    one sorted search; where a . ! or ? comes first, ``sentence_span``'s own rules decide.
+    Every match of ``_SENTENCE_END`` and of ``_STOP`` begins at a ``_STOP`` character, so the
+    text's stops are found once (one array operation) and each mention walks only the stops
+    near it; what is decided at a stop (the match there, whether it ends a sentence) does not
+    depend on the mention and is decided once. A match that would run past the window's edge
+    (where the windowed search would cut it) is left to ``sentence_span`` itself.
     """
     codes = _codepoints(text)
-    kinds = _STOP_CLASS[np.minimum(codes, 0xFFFF)]  # U+FFFF and above: no stop
-    simple = np.flatnonzero(kinds == _SIMPLE_STOP)
-    other = np.flatnonzero(kinds == _OTHER_STOP)
-    starts = np.fromiter((a for a, _ in spans), dtype=np.int64, count=len(spans))
-    ends = np.fromiter((b for _, b in spans), dtype=np.int64, count=len(spans))
-    size = len(text)
-    # after: the first stop at or after the mention's end, of each kind (size: none)
-    next_simple = np.append(simple, size)[np.searchsorted(simple, ends)]
-    next_other = np.append(other, size)[np.searchsorted(other, ends)]
-    # before: the last stop before the mention's start (-1: none)
-    prev_simple = np.insert(simple, 0, -1)[np.searchsorted(simple, starts)]
-    prev_other = np.insert(other, 0, -1)[np.searchsorted(other, starts)]
+    stops = np.flatnonzero(_IS_STOP[np.minimum(codes, 0xFFFF)]).tolist()  # U+FFFF up: no stop
+    size, count = len(text), len(stops)
+    ends_at: dict[int, tuple[int, bool]] = {}  # stop -> (end of _SENTENCE_END's match or -1, ends)
+    closes_at: dict[int, tuple[int, bool]] = {}  # stop -> (end of its closing marks, ends)
     out = []
-    for (start, end), ns, no, ps, po in zip(spans, next_simple.tolist(), next_other.tolist(),
-                                            prev_simple.tolist(), prev_other.tolist()):
+    for start, end in spans:
         limit = min(size, end + _SENTENCE_WINDOW)
-        if no < ns and no < limit:  # a . ! ? comes first within the window
-            right = sentence_span(text, start, end)[1]
-        elif ns < limit:  # _SENTENCE_END's match at that stop: a line break, or a run and quotes
-            right = ns + 1
-            if text[ns] != "\n":
-                while right < limit and text[right] in _RUN:
-                    right += 1
-                while right < limit and text[right] in _RUN_CLOSERS:
-                    right += 1
-        else:
-            right = limit
+        right, resume = limit, end
+        i = bisect_left(stops, end)
+        while i < count and stops[i] < limit:
+            q = stops[i]
+            i += 1
+            if q < resume:
+                continue
+            known = ends_at.get(q)
+            if known is None:
+                m = _SENTENCE_END.match(text, q)
+                known = ends_at[q] = (m.end(), _ends_sentence(text, q, m.end())) if m else (-1, False)
+            stop_end, ends = known
+            if stop_end < 0:
+                continue
+            if stop_end >= limit:
+                right = sentence_span(text, start, end)[1]
+                break
+            if ends:
+                right = stop_end
+                break
+            resume = stop_end
         lo = max(0, start - _SENTENCE_WINDOW)
-        if po > ps and po >= lo:
-            left = _sentence_start(text, start)
-        elif ps >= lo:  # past the closing marks, cut at the mention's start
-            left = ps + 1
-            while left < start and text[left] in _CLOSERS:
-                left += 1
-        else:
-            left = lo
+        left = lo
+        i = bisect_left(stops, start) - 1
+        while i >= 0 and stops[i] >= lo:
+            k = stops[i]
+            i -= 1
+            if text[k] not in ".!?":  # ends a sentence: past its closing marks, cut at start
+                left = k + 1
+                while left < start and text[left] in _CLOSERS:
+                    left += 1
+                break
+            known = closes_at.get(k)
+            if known is None:
+                j = k + 1
+                while j < size and text[j] in _CLOSERS:
+                    j += 1
+                known = closes_at[k] = (j, _ends_sentence(text, k, j) if j < size else False)
+            j, ends = known
+            if j < start and ends:
+                left = j
+                break
         out.append((left, right))
     return out
 
