@@ -36,7 +36,7 @@ import hashlib
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -403,6 +403,8 @@ class _Scan:
     starts: list[int] | None = None
     hit_starts: list[int] | None = None
     complete: bool = False
+    # rule -> its near evidence in this text, see Matcher._evidence (emptied when context changes)
+    evidence: dict[int, tuple] = field(default_factory=dict)
 
     def original(self, hit: _Hit) -> tuple[int, int]:
         return self.norm.original(hit.start, hit.end)
@@ -641,6 +643,7 @@ class Matcher:
         if scan.hit_starts is None:
             scan.hit_starts = [h.start for h in scan.hits]
         scan.complete = not around
+        scan.evidence = {}
 
     def _anchors(self, rule: _Rule, h: _Hit) -> bool:
         """Whether hit ``h`` anchors ``rule``: an unambiguous name of the rule's entity, or
@@ -651,32 +654,49 @@ class Matcher:
             return h.rule is None
         return h.entity in rule.anchored_by
 
+    def _evidence(self, scan: _Scan, rule_id: int) -> tuple:
+        """What can be near evidence for ``rule_id`` in ``scan``, in text order, kept for every
+        ambiguous hit of the rule: the hits that anchor it (``_anchors``) as starts and ends,
+        and its context words as starts and (start, end, is veto, word)."""
+        rule = self._rules[rule_id]
+        own, anchored_by = rule.entity, rule.anchored_by
+        anchors = [h for h in scan.hits if not h.acronym and h.entity in anchored_by
+                   and (h.entity != own or h.rule is None)]
+        words = [(start, end, veto, word) for start, end, r, veto, word in scan.context if r == rule_id]
+        return ([h.start for h in anchors], [h.end for h in anchors],
+                [w[0] for w in words], words)
+
     def _near_reason(self, scan: _Scan, hit: _Hit) -> str | None:
         """By the evidence within the window of ``hit`` (same zone): None when the ambiguous
         word counts, why not when it does not, "" when nothing is near (the rule is in
-        ``find_explained``)."""
-        rule = self._rules[hit.rule]
-        window = rule.window
-        near: tuple[int, bool, str] | None = None  # (distance, is veto, word): veto wins a tie
-        lo = bisect_left(scan.hit_starts, hit.start - window - self._longest)
-        hi = bisect_right(scan.hit_starts, hit.end + window)
-        own, anchored_by = rule.entity, rule.anchored_by
-        for h in scan.hits[lo:hi]:  # _anchors, inlined (the loop is hot on pages full of names)
-            if h.acronym or h.entity not in anchored_by or (h.entity == own and h.rule is not None):
-                continue
-            gap = max(h.start - hit.end, hit.start - h.end, 0)
-            if gap <= window and (near is None or gap < near[0]):
-                near = (gap, False, h.alias)
-        lo = bisect_left(scan.starts, hit.start - window - self._context_reach)
-        hi = bisect_right(scan.starts, hit.end + window)
-        for start, end, r, veto, word in scan.context[lo:hi]:
-            if r == hit.rule:
-                gap = max(start - hit.end, hit.start - end, 0)
-                if gap <= window and (near is None or (gap, not veto) < (near[0], not near[1])):
-                    near = (gap, veto, word)
-        if near is None:
-            return ""
-        return f"veto nearby: {near[2]}" if near[1] else None
+        ``find_explained``). The nearest evidence decides; a veto wins a tie."""
+        evidence = scan.evidence.get(hit.rule)
+        if evidence is None:
+            evidence = scan.evidence[hit.rule] = self._evidence(scan, hit.rule)
+        anchor_starts, anchor_ends, word_starts, words = evidence
+        window = self._rules[hit.rule].window
+        hit_start, hit_end = hit.start, hit.end
+        best = window + 1  # nearest anchor's distance (window + 1: none)
+        lo = bisect_left(anchor_starts, hit_start - window - self._longest)
+        hi = bisect_right(anchor_starts, hit_end + window)
+        for k in range(lo, hi):
+            start, end = anchor_starts[k], anchor_ends[k]
+            gap = start - hit_end if start > hit_end else hit_start - end if hit_start > end else 0
+            if gap < best:
+                best = gap
+        veto_word, veto_gap = None, window + 1
+        lo = bisect_left(word_starts, hit_start - window - self._context_reach)
+        hi = bisect_right(word_starts, hit_end + window)
+        for start, end, veto, word in words[lo:hi]:
+            gap = start - hit_end if start > hit_end else hit_start - end if hit_start > end else 0
+            if veto:
+                if gap < veto_gap:
+                    veto_word, veto_gap = word, gap
+            elif gap < best:
+                best = gap
+        if veto_word is not None and veto_gap <= best:
+            return f"veto nearby: {veto_word}"
+        return None if best <= window else ""
 
     def _document_evidence(self, scans: list[_Scan], rule_id: int) -> str | None:
         """With nothing near: a veto anywhere in the document stops the name (its reason),
@@ -741,7 +761,6 @@ class Matcher:
         found = list(self._automaton.iter(normalised.text))
         if not found:
             return []
-        size = len(normalised.text)
         last, pids = np.array(found, dtype=np.int64).T
         ends = last + 1
         starts = ends - self._lengths[pids]
