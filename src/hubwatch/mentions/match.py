@@ -349,7 +349,7 @@ class _Context:
     roles: tuple[tuple[int, bool], ...]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Hit:
     start: int  # offsets in the normalised text
     end: int
@@ -551,17 +551,17 @@ class Matcher:
             spans = scan.norm.originals([h.start for h in scan.hits], [h.end for h in scan.hits])
             # Pages full of names: the sentence ends are found once for the whole text.
             # Pages full of names: every sentence is found at once (used where needed below).
-            fresh = _sentence_spans(text, spans) if len(spans) > _SENTENCE_INDEX_FROM else None
+            sentences = _Sentences(text) if len(spans) > _SENTENCE_INDEX_FROM else None
             left = right = 0
             sentence = ""
-            for n, (hit, (start, end)) in enumerate(zip(scan.hits, spans)):
+            for hit, (start, end) in zip(scan.hits, spans):
                 if rejected and id(hit) in rejected:
                     if unanchored is not None:
                         unanchored.append(Unanchored(hit.entity, hit.alias, text[start:end], start,
                                                      end, zone, rejected[id(hit)]))
                     continue
                 if not left <= start < end <= right:  # else: same sentence as before
-                    left, right = fresh[n] if fresh else sentence_span(text, start, end)
+                    left, right = sentences.span(start, end) if sentences else sentence_span(text, start, end)
                     sentence = text[left:right].strip()
                 out.append(Mention(hit.entity, hit.alias, text[start:end], start, end, zone, sentence))
         return out
@@ -728,16 +728,20 @@ class Matcher:
         norm = normalised.text
         scan = _Scan(text, zone, normalised, [], set())
         hits, placed = [], set()
+        patterns, placements, size = self._patterns, self._placements, len(norm)
         for start, end, pid, gapped in self._candidates(normalised):
-            p = self._patterns[pid]
-            if p.kind == "acronym" and not self._exact(scan, start, end, p):
+            p = patterns[pid]
+            acronym = p.kind == "acronym"
+            if acronym and not self._exact(scan, start, end, p):
                 continue
             if gapped and not p.latin_start and _spaced_list(text, *scan.norm.original(start, end), p.length):
                 continue
-            hits.append(_Hit(start, end, p.entity, p.alias, p.rule, False, p.kind == "acronym"))
-            for offset, firsts in self._placements.get(pid, ()):
+            hits.append(_Hit(start, end, p.entity, p.alias, p.rule, False, acronym))
+            if pid not in placements:
+                continue
+            for offset, firsts in placements[pid]:
                 at = start + offset  # where an exclusion would start to overlap the hit
-                if not 0 <= at < len(norm) or norm[at] not in firsts:
+                if not 0 <= at < size or norm[at] not in firsts:
                     continue
                 for xid, key in firsts[norm[at]]:
                     if (at, xid) not in placed and norm.startswith(key, at):
@@ -959,9 +963,9 @@ _IS_STOP = np.zeros(0x10000, dtype=bool)
 _IS_STOP[[ord(c) for c in "。！？｡!?.\n"]] = True  # _STOP's characters
 
 
-def _sentence_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """``sentence_span`` of every span of ``text``: exactly its answers, found faster where a
-    text holds many mentions.
+class _Sentences:
+    """``sentence_span`` for the mentions of one text: exactly its answers, found faster where
+    a text holds many mentions.
 
     Every match of ``_SENTENCE_END`` and of ``_STOP`` begins at a ``_STOP`` character, so the
     text's stops are found once (one array operation) and each mention walks only the stops
@@ -969,13 +973,20 @@ def _sentence_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, 
     depend on the mention and is decided once. A match that would run past the window's edge
     (where the windowed search would cut it) is left to ``sentence_span`` itself.
     """
-    codes = _codepoints(text)
-    stops = np.flatnonzero(_IS_STOP[np.minimum(codes, 0xFFFF)]).tolist()  # U+FFFF up: no stop
-    size, count = len(text), len(stops)
-    ends_at: dict[int, tuple[int, bool]] = {}  # stop -> (end of _SENTENCE_END's match or -1, ends)
-    closes_at: dict[int, tuple[int, bool]] = {}  # stop -> (end of its closing marks, ends)
-    out = []
-    for start, end in spans:
+
+    __slots__ = ("text", "stops", "ends_at", "closes_at")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        codes = _codepoints(text)
+        self.stops = np.flatnonzero(_IS_STOP[np.minimum(codes, 0xFFFF)]).tolist()  # U+FFFF up: none
+        self.ends_at: dict[int, tuple[int, bool]] = {}  # stop -> (its _SENTENCE_END match's end or -1, ends)
+        self.closes_at: dict[int, tuple[int, bool]] = {}  # stop -> (end of its closing marks, ends)
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """``sentence_span(text, start, end)``."""
+        text, stops, ends_at, closes_at = self.text, self.stops, self.ends_at, self.closes_at
+        size, count = len(text), len(stops)
         limit = min(size, end + _SENTENCE_WINDOW)
         right, resume = limit, end
         i = bisect_left(stops, end)
@@ -1019,8 +1030,7 @@ def _sentence_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, 
             if j < start and ends:
                 left = j
                 break
-        out.append((left, right))
-    return out
+        return left, right
 
 
 def _sentence_start(text: str, start: int) -> int:
