@@ -7,17 +7,26 @@ Usage::
 Part 1 scores ``Matcher.find`` on ``tests/gold/mentions*.yaml`` (TP/FP/FN, P, R, F1 per
 entity; a hit is an (entity, surface) pair, counted with multiplicity per item).
 
-Part 2 measures MB of UTF-8 text per second on one core over the shared corpus's gold main
-texts (``$HUBWATCH_SHARED/corpus``) repeated to at least ``--mb`` MB, one document per call,
-with two anchors measured in the same run: ``unicodedata.normalize('NFKC')`` alone and a plain
-``str.translate`` with the matcher's fold table.
+Part 2 measures MB of UTF-8 text per second of CPU time (``time.process_time``, best of
+``--repeat`` passes, so other load on the host barely moves it) over the shared corpus's gold
+main texts (``$HUBWATCH_SHARED/corpus``) repeated to at least ``--mb`` MB, one document per
+call, and over mention-dense documents (the gold texts glued together). Anchors measured in the
+same run: ``unicodedata.normalize('NFKC')`` alone, a plain ``str.translate`` with the matcher's
+fold table, and the matcher as it was before ambiguous names were anchored (commit
+``ANCHOR_COMMIT``'s ``match.py``, read with ``git show``, on today's watch-list: it ignores the
+``ambiguous`` groups), printed beside today's matcher with the ratio. The targets: today's
+matcher within 10% of that anchor, and at least ``DENSE_TARGET`` MB/s on dense text.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
+import subprocess
+import sys
+import tempfile
 import time
 import unicodedata
 from collections import Counter
@@ -32,6 +41,8 @@ from hubwatch.config.watchlist import load_watchlist
 from hubwatch.mentions.match import Matcher, _fold_table, normalise
 
 GOLD_DIR = REPO / "tests" / "gold"
+ANCHOR_COMMIT = "7241ea7"  # the last matcher before context anchoring of ambiguous names
+DENSE_TARGET = 15.0  # MB/s on mention-dense text (the speed issue's bar)
 
 
 @dataclass
@@ -100,22 +111,67 @@ def corpus_texts(shared: Path) -> list[str]:
     return texts
 
 
-def _rate(label: str, docs: list[str], nbytes: int, fn, repeat: int, anchor: float | None = None) -> float:
-    """Best-of-``repeat`` MB/s of ``fn`` over ``docs`` (best-of damps other load on the host)."""
+def _anchor_matcher(watchlist):
+    """The matcher of ``ANCHOR_COMMIT`` built on ``watchlist``, or (None, why not)."""
+    try:
+        source = subprocess.run(["git", "-C", str(REPO), "show", f"{ANCHOR_COMMIT}:src/hubwatch/mentions/match.py"],
+                                capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        return None, f"git show {ANCHOR_COMMIT} failed: {exc}"
+    name = f"hubwatch_match_{ANCHOR_COMMIT}"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{name}.py"
+        path.write_text(source, encoding="utf-8")
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up
+        spec.loader.exec_module(module)
+    return module.Matcher(watchlist), ""
+
+
+def _seconds(docs: list[str], fn, repeat: int) -> float:
+    """Best-of-``repeat`` CPU seconds of ``fn`` over ``docs`` (CPU time and best-of damp other
+    load on the host)."""
     best = float("inf")
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = time.process_time()
         for doc in docs:
             fn(doc)
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def _rate(label: str, docs: list[str], nbytes: int, fn, repeat: int, anchor: float | None = None) -> float:
+    """Print and return the MB/s of ``fn`` over ``docs``, with its ratio to ``anchor``."""
+    best = _seconds(docs, fn, repeat)
     rate = nbytes / best / 1e6
     ratio = f"  x{rate / anchor:.2f} of NFKC" if anchor else ""
-    print(f"  {label:<46} {rate:8.1f} MB/s  ({best:.2f} s){ratio}")
+    print(f"  {label:<46} {rate:8.1f} MB/s  ({best:.2f} s CPU){ratio}")
     return rate
 
 
+def _side_by_side(label: str, docs: list[str], nbytes: int, matcher: Matcher, anchor, repeat: int,
+                  target: float | None = None) -> None:
+    """Today's ``Matcher.find`` beside the anchor matcher's on the same documents (alternating
+    passes, so both see the same load), with the ratio and the bar it must meet."""
+    now = then = float("inf")
+    for _ in range(repeat):
+        now = min(now, _seconds(docs, lambda d: matcher.find("", d), 1))
+        if anchor is not None:
+            then = min(then, _seconds(docs, lambda d: anchor.find("", d), 1))
+    rate = nbytes / now / 1e6
+    line = f"  {label:<46} {rate:8.1f} MB/s"
+    if anchor is not None:
+        before = nbytes / then / 1e6
+        line += (f"   anchor {ANCHOR_COMMIT}: {before:6.1f} MB/s   x{rate / before:.2f} "
+                 f"({'within' if rate >= 0.9 * before else 'NOT within'} 10%)")
+    if target is not None:
+        line += f"   bar {target:.0f} MB/s: {'met' if rate >= target else 'NOT met'}"
+    print(line)
+
+
 def throughput(matcher: Matcher, shared: Path, mb: float, repeat: int = 3) -> None:
-    """Print MB/s of the matcher and of the two anchors over the same documents."""
+    """Print MB/s of the matcher and of the anchors over the same documents."""
     base = corpus_texts(shared)
     base_bytes = sum(len(t.encode("utf-8")) for t in base)
     repeats = max(1, int(mb * 1e6 // base_bytes) + 1)
@@ -123,24 +179,29 @@ def throughput(matcher: Matcher, shared: Path, mb: float, repeat: int = 3) -> No
     nbytes = base_bytes * repeats
     cjk = sum(1 for t in base for c in t if "\u4e00" <= c <= "\u9fff") / sum(len(t) for t in base)
     print(f"\nThroughput: {len(base)} corpus gold texts x {repeats} = {len(docs)} documents, "
-          f"{nbytes / 1e6:.1f} MB UTF-8, {cjk:.0%} CJK characters, one core")
+          f"{nbytes / 1e6:.1f} MB UTF-8, {cjk:.0%} CJK characters, one core, CPU time, best of {repeat}")
     table = _fold_table()
     nfkc = _rate("anchor: unicodedata.normalize('NFKC') alone", docs, nbytes,
                  lambda d: unicodedata.normalize("NFKC", d), repeat)
     _rate("anchor: plain str.translate (fold table)", docs, nbytes,
           lambda d: d.translate(table), repeat, nfkc)
-    _rate("flows.match.normalise (fold+spaces+offset map)", docs, nbytes, normalise, repeat, nfkc)
+    _rate("mentions.match.normalise (fold+spaces+map)", docs, nbytes, normalise, repeat, nfkc)
     found = Counter()
     _rate("Matcher.find (normalise+search+map+sentence)", docs, nbytes,
           lambda d: found.update(m.entity for m in matcher.find("", d)), repeat, nfkc)
     per_pass = {k: v // (repeats * repeat) for k, v in sorted(found.items())}
     print(f"  mentions found per pass over the corpus: {per_pass}")
+    anchor, why = _anchor_matcher(matcher.watchlist)
+    if anchor is None:
+        print(f"  anchor matcher skipped: {why}")
     dense = _dense_documents()
     dense_bytes = sum(len(t.encode("utf-8")) for t in dense)
     times = max(1, int(mb * 1e6 / 4 // dense_bytes))
     per_doc = sum(len(matcher.find("", d)) for d in dense) / len(dense)
-    _rate(f"Matcher.find, dense ({per_doc:.0f} mentions/doc, {dense_bytes * times / 1e6:.1f} MB)",
-          dense * times, dense_bytes * times, lambda d: matcher.find("", d), repeat, nfkc)
+    print(f"\nMatcher.find today beside the matcher of {ANCHOR_COMMIT} (best of {repeat}, alternating):")
+    _side_by_side("corpus", docs, nbytes, matcher, anchor, repeat)
+    _side_by_side(f"dense ({per_doc:.0f} mentions/doc, {dense_bytes * times / 1e6:.1f} MB)",
+                  dense * times, dense_bytes * times, matcher, anchor, repeat, DENSE_TARGET)
 
 
 def _dense_documents(size: int = 4000) -> list[str]:
