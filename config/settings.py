@@ -3,7 +3,9 @@
 ``get_settings()`` reads the environment once per process (``get_settings.cache_clear()``
 makes the next call read it again). Sections group what one part of the code needs:
 ``settings.fetch`` for the fetcher, ``settings.crawl`` for a run's size and concurrency,
-``settings.schedule`` for the deployments. Each section is a settings class of its own
+``settings.schedule`` for the deployments, ``settings.parse`` for the bounds on one page,
+``settings.attachments`` for attached files, ``settings.database`` for analysts' limits,
+lock waits and the embedded server. Each section is a settings class of its own
 with the ``HUBWATCH_`` prefix and flat variable names (``HUBWATCH_READ_TIMEOUT``, not
 ``HUBWATCH_FETCH__READ_TIMEOUT``): the names are a documented contract (README), and a
 section can be built alone, e.g. ``FetchSettings(retries=0)`` in a test, with the other
@@ -139,6 +141,31 @@ class ParseSettings(_Section):
         "cap is noted on the snapshot.")
 
 
+class DatabaseSettings(_Section):
+    """How hubwatch uses PostgreSQL: the analysts' limits, lock waits, the embedded server."""
+
+    analyst_statement_timeout: float = Field(
+        default=60.0, gt=0,
+        description="HUBWATCH_ANALYST_STATEMENT_TIMEOUT: longest analyst statement, seconds "
+        "(set per transaction, and on the embedded analyst login role).",
+    )
+    analyst_connection_limit: int = Field(
+        default=5, ge=1,
+        description="HUBWATCH_ANALYST_CONNECTION_LIMIT: connections of the embedded analyst "
+        "login at once (set on the role).",
+    )
+    lock_wait_seconds: float = Field(
+        default=30.0, ge=0,
+        description="HUBWATCH_LOCK_WAIT_SECONDS: longest wait for one of hubwatch's advisory "
+        "locks (migrations, run liveness) before failing with the holder's name, seconds.",
+    )
+    embedded_server_uid: int = Field(
+        default=65534, ge=1,
+        description="HUBWATCH_EMBEDDED_SERVER_UID: uid (and gid) the embedded PostgreSQL runs "
+        "as when hubwatch runs as root; never 0.",
+    )
+
+
 class ScheduleSettings(_Section):
     """How the deployments of prefect.yaml behave."""
 
@@ -169,6 +196,8 @@ class Settings(BaseSettings):
     crawl: CrawlSettings = Field(default_factory=CrawlSettings, description="A run's size and concurrency.")
     parse: ParseSettings = Field(default_factory=ParseSettings, description="Bounds on extracting one page.")
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings, description="Deployment behaviour.")
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings,
+                                       description="Analyst limits, lock waits, the embedded server.")
     attachments: AttachmentSettings = Field(default_factory=AttachmentSettings,
                                             description="Limits of attachment files.")
 
@@ -177,26 +206,6 @@ class Settings(BaseSettings):
         description="HUBWATCH_ANALYST_DATABASE_URL: URL of a login role in hubwatch_analyst, "
         "used by export, report, diff and `sql --analyst` when DATABASE_URL is set "
         "(embedded server: hubwatch's own analyst login).",
-    )
-    analyst_statement_timeout: float = Field(
-        default=60.0, gt=0,
-        description="HUBWATCH_ANALYST_STATEMENT_TIMEOUT: longest analyst statement, seconds "
-        "(set per transaction, and on the embedded analyst login role).",
-    )
-    analyst_connection_limit: int = Field(
-        default=5, ge=1,
-        description="HUBWATCH_ANALYST_CONNECTION_LIMIT: connections of the embedded analyst "
-        "login at once (set on the role).",
-    )
-    lock_wait_seconds: float = Field(
-        default=30.0, ge=0,
-        description="HUBWATCH_LOCK_WAIT_SECONDS: longest wait for one of hubwatch's advisory "
-        "locks (migrations, run liveness) before failing with the holder's name, seconds.",
-    )
-    embedded_server_uid: int = Field(
-        default=65534, ge=1,
-        description="HUBWATCH_EMBEDDED_SERVER_UID: uid (and gid) the embedded PostgreSQL runs "
-        "as when hubwatch runs as root; never 0.",
     )
 
     def safe_database_url(self) -> str | None:

@@ -112,7 +112,7 @@ def analyst_transaction(url: str | None = None) -> Iterator[Session]:
     engine = get_engine(url or analyst_url(), analyst=True)
     with Session(engine) as session:
         session.execute(text("SET TRANSACTION READ ONLY"))
-        ms = int(settings.analyst_statement_timeout * 1000)
+        ms = int(settings.database.analyst_statement_timeout * 1000)
         session.execute(text(f"SET LOCAL statement_timeout = {ms}"))
         name, is_super, member, creates = session.execute(text(
             "SELECT current_user, r.rolsuper, pg_has_role(current_user, :g, 'MEMBER'), "

@@ -104,7 +104,7 @@ def server_uid() -> int | None:
         return None
     from hubwatch.config.settings import get_settings
 
-    value = get_settings().embedded_server_uid
+    value = get_settings().database.embedded_server_uid
     if value == 0:  # the setting refuses 0 too; this guards the rule where it matters
         raise EmbeddedError("HUBWATCH_EMBEDDED_SERVER_UID must not be 0: the server never runs as root")
     return value
@@ -493,7 +493,7 @@ def _settings_numbers() -> tuple[float, int]:
     from hubwatch.config.settings import get_settings
 
     settings = get_settings()
-    return settings.analyst_statement_timeout, settings.analyst_connection_limit
+    return settings.database.analyst_statement_timeout, settings.database.analyst_connection_limit
 
 
 def _bootstrap(info: ServerInfo) -> None:

@@ -78,7 +78,7 @@ def acquire(conn, key1: int, key2: int | None = None, *, what: str,
     if wait_seconds is None:
         from hubwatch.config.settings import get_settings
 
-        wait_seconds = get_settings().lock_wait_seconds
+        wait_seconds = get_settings().database.lock_wait_seconds
     if key2 is None:
         sql, params = "SELECT pg_try_advisory_lock(:k1)", {"k1": key1}
     else:

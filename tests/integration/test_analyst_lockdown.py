@@ -83,7 +83,7 @@ def test_default_statement_timeout_is_60_s(db_env):
     from hubwatch.config.settings import get_settings
     from hubwatch.models.db import analyst_transaction
 
-    assert get_settings().analyst_statement_timeout == 60
+    assert get_settings().database.analyst_statement_timeout == 60
     with analyst_transaction() as session:
         assert session.execute(text("SHOW statement_timeout")).scalar() == "1min"
         assert session.execute(text("SHOW transaction_read_only")).scalar() == "on"

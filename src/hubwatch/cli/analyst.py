@@ -171,7 +171,7 @@ def explain_db_error(exc: Exception) -> str:
     state = getattr(orig, "sqlstate", None)
     first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
     if state == "57014":  # query_canceled: here only the statement timeout cancels
-        seconds = get_settings().analyst_statement_timeout
+        seconds = get_settings().database.analyst_statement_timeout
         return (f"query stopped at the statement timeout ({seconds:g} s; "
                 "HUBWATCH_ANALYST_STATEMENT_TIMEOUT): narrow it or ask for a longer limit")
     if state == "42501":  # insufficient_privilege

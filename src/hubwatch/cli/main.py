@@ -300,7 +300,7 @@ def sql(command: Annotated[Optional[str], typer.Option("-c", "--command", help="
             url = make_url(analyst_url())
         except (AnalystConfigError, EmbeddedError) as exc:
             _fail(str(exc))
-        ms = int(get_settings().analyst_statement_timeout * 1000)
+        ms = int(get_settings().database.analyst_statement_timeout * 1000)
         # Set at connection start, like the embedded role's own defaults; psql's
         # SET could change them, the role's limits (embedded) and rights stay.
         env["PGOPTIONS"] = (f"-c default_transaction_read_only=on -c statement_timeout={ms} "
