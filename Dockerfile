@@ -9,6 +9,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# The briefing's charts label hubs in Chinese: matplotlib needs a CJK font.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
+
 # Locked dependencies first: this layer is rebuilt only when the lock file changes.
 COPY requirements.lock ./
 RUN pip install -r requirements.lock

@@ -192,6 +192,8 @@ class Settings(BaseSettings):
         description="Folder of the embedded PostgreSQL cluster and run files.")
     sources_file: Path = Field(default=CONFIG_DIR / "sources.yaml", description="The sources config file.")
     watchlist_file: Path = Field(default=CONFIG_DIR / "watchlist.yaml", description="The watch-list config file.")
+    alerts_file: Path = Field(default=CONFIG_DIR / "alerts.yaml",
+                              description="The alerts config file (HUBWATCH_ALERTS_FILE); missing: no alerts.")
     fetch: FetchSettings = Field(default_factory=FetchSettings, description="The fetcher's limits.")
     crawl: CrawlSettings = Field(default_factory=CrawlSettings, description="A run's size and concurrency.")
     parse: ParseSettings = Field(default_factory=ParseSettings, description="Bounds on extracting one page.")

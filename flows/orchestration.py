@@ -6,7 +6,7 @@ batch (a source, a chunk of URLs, a WARC file, never one page), because Prefect'
 cost would otherwise dominate. Tasks take plain values (a run id, slugs, URLs, paths) and
 rebuild what they need, so they run under any task runner or on a work pool's workers;
 they hand their counts back as plain dicts. Each run leaves a markdown artifact
-summarising it (the nightly also the weekly mention summary).
+summarising it (the nightly also the weekly briefing's summary).
 
 No ``from __future__ import annotations`` here: Prefect builds the deployments'
 parameter schemas from these signatures (see shared notes on ``flow.serve``).
@@ -30,7 +30,6 @@ from hubwatch.flows.deployments import (
     late_start_reason,
     newer_scheduled_runs,
 )
-from hubwatch.models.analytics import weekly_summary_markdown
 from hubwatch.outcomes import SUCCEEDED
 from hubwatch.pipeline.cancel import stop_on_signals
 from hubwatch.pipeline.ingest import ProgressHook
@@ -66,6 +65,12 @@ def _gather(handle: RunHandle, futures) -> dict:
     return handle.counts.as_dict() | {"run_id": handle.run_id}
 
 
+def _value(future):
+    """A finished task's result, or None when it failed (``_gather`` logged it)."""
+    result = future.result(raise_on_failure=False)
+    return result if isinstance(result, dict) else None
+
+
 def summary_markdown(flow_name: str, run_id: int, status: str, counts: dict) -> str:
     """A short markdown summary of a run (its Prefect artifact)."""
     lines = [f"# hubwatch {flow_name} run {run_id}: {status}", "", "| measure | value |",
@@ -85,18 +90,41 @@ def summary_markdown(flow_name: str, run_id: int, status: str, counts: dict) -> 
 
 
 def _weekly_artifact() -> None:
-    """The weekly mention-trend summary (as `hubwatch report` writes it), as an artifact."""
+    """The briefing's summary (as `hubwatch report --weeks 8` writes it), as an artifact."""
     if flow_run.id is None:
         return
     try:
         from hubwatch.models.db import transaction
+        from hubwatch.reports.briefing import build_briefing, summary_markdown, today_in_shanghai
 
         with transaction() as session:
-            markdown = weekly_summary_markdown(session, 8)
-        create_markdown_artifact(key="weekly-mentions", markdown=markdown,
-                                 description="hubwatch weekly mention trends (8 weeks)")
+            markdown = summary_markdown(build_briefing(session, 8, today_in_shanghai()))
+        create_markdown_artifact(key="weekly-briefing", markdown=markdown,
+                                 description="hubwatch briefing: 8 weeks to today (Asia/Shanghai)")
     except Exception:  # a report, never a reason to fail the run
-        log.warning("could not create the weekly summary artifact", exc_info=True)
+        log.warning("could not create the weekly briefing artifact", exc_info=True)
+
+
+def _alert_artifacts(handle: RunHandle) -> None:
+    """One artifact per alert delivery of the run (status, id, key, row; never a URL)."""
+    if flow_run.id is None:
+        return
+    for d in handle.deliveries:
+        try:
+            create_markdown_artifact(key=f"alert-{d.alert}", markdown=alert_markdown(d),
+                                     description=f"hubwatch alert {d.alert}: {d.row_key}")
+        except Exception:  # a report, never a reason to fail the run
+            log.warning("could not create the alert artifact", exc_info=True)
+
+
+def alert_markdown(d) -> str:
+    """One delivery as markdown: status, delivery id, key and the row."""
+    status = "delivered" if d.error is None else f"failed: {d.error}"
+    lines = [f"# alert {d.alert}: {status}", "", f"- delivery id: `{d.delivery_id}`",
+             f"- key: `{d.row_key}`", "", "| field | value |", "| --- | --- |"]
+    for name, value in d.payload.items():
+        lines.append(f"| {name} | {str(value).replace('|', '/')} |")
+    return "\n".join(lines) + "\n"
 
 
 def _artifact(flow_name: str, counts: dict) -> None:
@@ -121,7 +149,8 @@ def crawl_source_task(run_id: int, slug: str, max_pages: int | None, since: dt.d
         found = pipeline.crawl_source(pipeline.sources[slug], fetcher, max_pages=max_pages,
                                       since=since, dry_run=dry_run, recheck=recheck)
     get_run_logger().info("%s: %d candidate pages", slug, len(found))
-    return pipeline.counts.state() | {"candidates": [c.url for c in found]}
+    return pipeline.counts.state() | {"candidates": [
+        {"source": slug, "url": c.url, "found_by": c.found_by} for c in found]}
 
 
 @task(name="fetch-urls")
@@ -155,7 +184,11 @@ def _crawl(flow_name: str, sources: list[str] | None, urls: list[str] | None,
                 futures.append(crawl_source_task.submit(handle.run_id, src.slug, max_pages,
                                                         since, dry_run, recheck))
         counts = _gather(handle, futures)
+        if dry_run:  # what a real run would fetch, and which endpoint listed each
+            counts["candidates"] = [c for fut in futures
+                                    for c in (_value(fut) or {}).get("candidates", [])]
     _artifact(flow_name, counts)
+    _alert_artifacts(handle)
     if flow_name == "nightly":
         _weekly_artifact()
     return counts
@@ -220,6 +253,7 @@ def import_warc(paths: list[str]) -> dict:
             futures[-1].wait()
         counts = _gather(handle, futures)
     _artifact("import-warc", counts)
+    _alert_artifacts(handle)
     return counts
 
 
@@ -235,4 +269,5 @@ def reprocess(extract: bool = False, since: dt.date | None = None) -> dict:
         handle.counts.mentions.update(report.added)
         result = report.as_dict() | {"run_id": handle.run_id}
     _artifact("reprocess", handle.counts.as_dict() | {"run_id": handle.run_id})
+    _alert_artifacts(handle)
     return result

@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session
 from hubwatch.models.schema import DocumentVersion
 
 # In refresh order: the daily views and co_mentions read document_entities.
-MATERIALIZED_VIEWS = ("document_entities", "mention_daily", "hub_daily", "co_mentions", "mention_changes")
+MATERIALIZED_VIEWS = ("document_entities", "mention_daily", "hub_daily", "co_mentions",
+                      "mention_changes")
 ANALYST_VIEWS = ("current_documents", "current_mentions", "entities", "document_history",
-                 "version_changes", "source_health", "policy_documents", "attachments",
-                 *MATERIALIZED_VIEWS)
+                 "version_changes", "version_diffs", "source_health", "policy_documents",
+                 "attachments", *MATERIALIZED_VIEWS)
 ANALYST_ROLE = "hubwatch_analyst"
 
 # Chinese substring search needs three characters: pg_trgm indexes trigrams.
@@ -49,6 +50,8 @@ def refresh_analytics(session: Session, *, concurrently: bool = True) -> None:
     Call at the end of every flow run that writes (nightly, ingest, import-warc,
     reprocess); the views ``document_entities``, ``mention_daily``, ``hub_daily``,
     ``co_mentions`` and ``mention_changes`` are otherwise as of the last refresh.
+    (``version_diffs`` reads rows the flows compute just before: see
+    ``hubwatch.pipeline.diffs``.)
     """
     mode = "CONCURRENTLY " if concurrently else ""
     # Hash aggregates over a million mentions spill to disk at the default 4 MB.

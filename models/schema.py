@@ -184,6 +184,55 @@ class VersionMatch(Base):
     matched_at: Mapped[dt.datetime] = mapped_column(TZ, server_default=func.now())
 
 
+class VersionDiff(Base):
+    """The sentences an edit added and removed (``hubwatch.text.redline``), one row per
+    version that has a previous one; read through the view ``version_diffs``.
+
+    A row holds the content hashes it was computed from: a re-extraction that changes
+    either text, or a backfill that slots an older version in between, makes it stale,
+    and the next writing run recomputes it (``hubwatch.pipeline.diffs``).
+    """
+
+    __tablename__ = "version_diff"
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("document_version.id", ondelete="CASCADE"), primary_key=True)
+    previous_version_id: Mapped[int] = mapped_column(
+        ForeignKey("document_version.id", ondelete="CASCADE"), index=True)
+    version_hash: Mapped[str] = mapped_column(Text)
+    previous_hash: Mapped[str] = mapped_column(Text)
+    sentences_added: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    sentences_removed: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    computed_at: Mapped[dt.datetime] = mapped_column(TZ, server_default=func.now())
+
+
+class AlertDelivery(Base):
+    """One row of one alert, and whether it reached its targets (``hubwatch.alerts``).
+
+    ``delivery_id`` is derived from (alert, row key), so a row sent again after a crash
+    between sending and recording carries the same id and receivers can drop the copy.
+    ``status``: ``pending`` (recorded, not yet sent or sent without a record),
+    ``sent``, or ``failed`` (``last_error`` says why; retried on the next run).
+    """
+
+    __tablename__ = "alert_delivery"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    alert_name: Mapped[str] = mapped_column(Text)
+    row_key: Mapped[str] = mapped_column(Text)
+    delivery_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(Text, server_default=text("'pending'"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(TZ, server_default=func.now())
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(TZ)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(TZ)
+    __table_args__ = (
+        UniqueConstraint("alert_name", "row_key"),
+        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+        Index("ix_alert_delivery_unsent", "alert_name", postgresql_where=text("status <> 'sent'")),
+    )
+
+
 class HostPoliteness(Base):
     """When each host may next be asked, shared by every run and process
     (flows.politeness). UNLOGGED: a lost row after a server crash only costs one delay."""

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from support.analyst_seed import SHANGHAI, Corpus, seed
 
 from hubwatch.models.analytics import refresh_analytics
+from hubwatch.pipeline.diffs import update_version_diffs
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "analyst.md"
 BLOCK = re.compile(r"```sql\n(.*?)```", re.S)
@@ -36,6 +37,7 @@ def examples() -> dict[str, str]:
 @pytest.fixture
 def seeded(db_session):
     corpus = seed(db_session)
+    update_version_diffs(db_session)  # as every writing flow does before the refresh
     refresh_analytics(db_session)
     return db_session, corpus
 
@@ -162,6 +164,28 @@ def check_attachments(rows, c: Corpus):
             for r in rows] == [("国办发〔2026〕7号", c.docs["D2"].url, d6.url, "pdf", 3)]
 
 
+def check_sentences_changed(rows, c: Corpus):
+    # D1 was edited two days ago (D3's edit of 10 November is older than a week, unless
+    # the suite runs within a week of it): its second paragraph lost a sentence, and a
+    # paragraph naming the plan was added.
+    week_ago = c.now - dt.timedelta(days=7)
+    edits = {name: doc for name, doc in c.docs.items()
+             if len(doc.versions) > 1 and doc.current.valid_from >= week_ago}
+    assert [r["url"] for r in rows] == [d.url for d in sorted(
+        edits.values(), key=lambda d: (-d.current.valid_from.timestamp(), d.url))]
+    got = {r["url"]: (r["sentences_added"], r["sentences_removed"]) for r in rows}
+    assert got[c.docs["D1"].url] == (["The 15th Five-Year Plan will help innovation hubs."],
+                                     ["The Greater Bay Area grows."])
+    if "D3" in edits:
+        assert got[c.docs["D3"].url] == (["Hengqin joins innovation hubs."], [])
+
+
+def check_added_fyp15(rows, c: Corpus):
+    # Only D1's edit added a sentence naming the plan (D2 names it from its first version).
+    assert [(r["url"], r["sentence"]) for r in rows] == [
+        (c.docs["D1"].url, "The 15th Five-Year Plan will help innovation hubs.")]
+
+
 CHECKS = {
     "weekly-trend-per-hub": check_weekly_trend,
     "newly-mention-fyp15": check_newly_fyp15,
@@ -175,6 +199,8 @@ CHECKS = {
     "co-mentions": check_co_mentions,
     "mention-changes-last-week": check_changes_last_week,
     "title-changes": check_title_changes,
+    "sentences-changed-last-week": check_sentences_changed,
+    "added-sentences-naming-fyp15": check_added_fyp15,
     "fyp15-share-by-day": check_fyp15_share,
     "sources-needing-attention": check_sources_attention,
     "policy-reposts-by-number": check_policy_reposts,

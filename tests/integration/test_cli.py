@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from hubwatch.cli.main import app
 from hubwatch.config.settings import get_settings
+from hubwatch.crawl.warc import count_responses
 
 runner = CliRunner()
 FIELDS = {"file", "url", "title", "text", "published_at", "published_precision", "author",
@@ -40,12 +41,13 @@ def test_extract_jsonl_on_real_pages(shared_dir):
 def test_extract_bad_targets_still_print_a_line(tmp_path):
     binary = tmp_path / "report.html"
     binary.write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 4)
-    missing = tmp_path / "missing.html"
-    result = runner.invoke(app, ["extract", str(binary), str(missing), "--format", "jsonl"])
+    empty = tmp_path / "empty.html"
+    empty.write_bytes(b"")
+    result = runner.invoke(app, ["extract", str(binary), str(empty), "--format", "jsonl"])
     assert result.exit_code == 0
     records = _jsonl(result.stdout)
-    # PDF bytes are read as a PDF whatever the file's name (issue 13): these are junk
-    assert [r["outcome"] for r in records] == ["decode_error", "network_error"]
+    # PDF bytes are read as a PDF whatever the file's name: these are junk
+    assert [r["outcome"] for r in records] == ["decode_error", "no_text"]
     assert all(r["error"] for r in records) and "PDFium" in records[0]["error"]
 
 
@@ -114,6 +116,8 @@ def test_import_warc_command(shared_dir, clean_db):
     result = runner.invoke(app, ["import-warc", str(warc)])
     assert result.exit_code == 0, result.output
     assert "new documents" in result.output
+    records = count_responses(warc)
+    assert records and f"import-warc {'━' * 40} {records}/{records}" in result.output
     engine = create_engine(clean_db)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM document")).scalar() == 36

@@ -11,11 +11,12 @@ import pytest
 import typer
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
-from support.analyst_seed import seed
+from support.analyst_seed import SHANGHAI, seed
 from typer.testing import CliRunner
 
 from hubwatch.cli.analyst import export_sql, register
 from hubwatch.models.analytics import refresh_analytics, weekly_summary_markdown
+from hubwatch.pipeline.diffs import update_version_diffs
 
 pytestmark = pytest.mark.db
 
@@ -34,6 +35,7 @@ def committed(clean_db):
     engine = create_engine(clean_db)
     with Session(engine) as session, session.begin():
         corpus = seed(session)
+        update_version_diffs(session)
         refresh_analytics(session)
     yield corpus
     with Session(engine) as session, session.begin():  # clean_db truncates the tables
@@ -80,16 +82,28 @@ def test_export_runs_read_only(app, committed, tmp_path):
     assert "refused" in result.output
 
 
-def test_report_writes_charts_and_summary(app, committed, tmp_path):
-    result = CliRunner().invoke(app, ["report", "--weeks", "4", "--out", str(tmp_path)])
+def test_report_writes_briefing_charts_and_summary(app, committed, tmp_path):
+    until = committed.now.astimezone(SHANGHAI).date()
+    result = CliRunner().invoke(app, ["report", "--weeks", "6", "--until", until.isoformat(),
+                                      "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    pngs = sorted(p.name for p in tmp_path.glob("*.png"))
-    assert pngs == [f"trend-{k}.png" for k in sorted(
-        ["bth", "gba", "yrd", "fyp15", "xiongan", "hengqin", "qianhai"])]
-    assert all((tmp_path / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    names = {p.name for p in tmp_path.iterdir()}
+    # D4 (qianhai) and D3 (hengqin) were first seen within six weeks: gba's sub-areas show
+    assert names == {"briefing.html", "summary.md", "hubs.png", "share.png", "subareas-gba.png"}
+    assert all((tmp_path / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in names
+               if p.endswith(".png"))
     summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
-    assert "- fyp15: +1 / -0 in 1 document(s)" in summary
-    assert "- gba: +0 / -1 in 1 document(s)" in summary
+    assert summary.startswith(f"# hubwatch briefing: 6 week(s) to {until.isoformat()}\n")
+    # D1's edit two days ago added fyp15 and dropped a gba mention; its redline is quoted
+    assert (f"- [Bay Area plans, updated]({committed.docs['D1'].url}): fyp15 +1 -0, gba +0 -1\n"
+            "  - added: The 15th Five-Year Plan will help innovation hubs.\n"
+            "  - removed: The Greater Bay Area grows.") in summary
+    # en-policy's latest run failed; an analyst login reads no snapshot, so the view's counts
+    assert ("- en-policy: 2 failed run(s) in a row, 1 failure(s) last run: "
+            "1 of 1 fetches failed in the latest run") in summary
+    page = (tmp_path / "briefing.html").read_text(encoding="utf-8")
+    assert "http" not in page.split("<body>")[0]  # nothing fetched: styles and charts inline
+    assert page.count("data:image/png;base64,") == 3
 
 
 def test_summary_counts_this_week(db_session):

@@ -49,7 +49,7 @@ def test_nightly_crawls_site_then_revalidates(env):
 
     tmp, engine = env
     summaries_before = len(_artifacts("nightly-summary"))  # other tests' runs, same server
-    weekly_before = len(_artifacts("weekly-mentions"))
+    briefings_before = len(_artifacts("weekly-briefing"))
     with SiteServer(pages=12, feed_items=6, page_size=5) as site:
         write_sources(tmp / "sources.yaml", site, discovery=("feed", "listing"))
         first = nightly(max_pages=100)
@@ -84,7 +84,9 @@ def test_nightly_crawls_site_then_revalidates(env):
                     ("nightly", "completed", "0")]
     summaries = _artifacts("nightly-summary")
     assert len(summaries) - summaries_before == 3 and "new versions | 12" in "".join(summaries)
-    assert len(_artifacts("weekly-mentions")) - weekly_before == 3
+    briefings = _artifacts("weekly-briefing")
+    assert len(briefings) - briefings_before == 3 and all(
+        b.startswith("# hubwatch briefing: 8 week(s) to ") for b in briefings)
 
 
 def _artifacts(key: str) -> list[str]:

@@ -1,9 +1,8 @@
 """`hubwatch export` and `hubwatch report`: the analyst's views out to files.
 
 ``register(app)`` adds both commands to the main Typer app (``hubwatch.cli.main``). The
-weekly summary itself is ``hubwatch.models.analytics.weekly_summary_markdown`` (the nightly
-flow attaches the same text as a Prefect artifact). Weeks start on Monday in Asia/Shanghai
-(docs/analyst.md).
+briefing itself is built in ``hubwatch.reports.briefing``; the older weekly summary is
+``hubwatch.models.analytics.weekly_summary_markdown``.
 """
 
 from __future__ import annotations
@@ -15,13 +14,14 @@ import sys
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from hubwatch.models.analytics import ANALYST_VIEWS, weekly_counts, weekly_summary_markdown
+from hubwatch.models.analytics import ANALYST_VIEWS
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _QUERY = re.compile(r"^\s*(select|with)\b", re.I)
@@ -34,7 +34,8 @@ class Format(StrEnum):
 
 
 def export_sql(view_or_query: str) -> str:
-    """The SELECT to run for a view name or a query.
+    """The SELECT to run for a view name (its rows in the order of ``EXPORT_ORDER``,
+    documented in docs/analyst.md) or a query (its own ORDER BY, if any).
 
     Raises:
         ValueError: neither a known view name nor a single SELECT/WITH statement.
@@ -43,41 +44,73 @@ def export_sql(view_or_query: str) -> str:
     if _NAME.match(candidate):
         if candidate not in ANALYST_VIEWS:
             raise ValueError(f"unknown view {candidate!r}; views: {', '.join(ANALYST_VIEWS)}")
-        return f"SELECT * FROM {candidate}"
+        order = EXPORT_ORDER.get(candidate, "1")  # a view added later: its first column
+        return f"SELECT * FROM {candidate} ORDER BY {order}"
     if not _QUERY.match(candidate) or ";" in candidate:
         raise ValueError("give a view name or one SELECT (or WITH ... SELECT) query")
     return candidate
 
 
-def export(session: Session, view_or_query: str, fmt: Format, out: Path) -> int:
+#: Row order of each view's export: its key, oldest first where it has a time.
+EXPORT_ORDER = {
+    "current_documents": "document_id",
+    "current_mentions": "document_id, zone DESC, start_offset, entity",
+    "entities": "hub, depth, entity",
+    "document_history": "document_id, version_no",
+    "version_changes": "document_id, version_no",
+    "version_diffs": "document_id, changed_at, version_id",
+    "source_health": "source",
+    "policy_documents": "document_id",
+    "attachments": "parent_document_id, document_id",
+    "document_entities": "document_id, entity",
+    "mention_daily": "day, entity, source, kind, language",
+    "hub_daily": "day, hub, source, kind, language",
+    "co_mentions": "entity_a, entity_b",
+    "mention_changes": "changed_at, document_id, entity",
+}
+DEFAULT_TZ = "Asia/Shanghai"
+
+
+def export(session: Session, view_or_query: str, fmt: Format, out: Path, *,
+           tz: str = DEFAULT_TZ, excel: bool = False) -> int:
     """Write the rows of a view or query to ``out``; returns the number of rows.
 
-    Runs in a READ ONLY transaction (a query that writes fails); commands pass the
-    analyst's session (models.db.analyst_transaction), which also sets the statement
-    timeout. CSV: UTF-8, header row,
-    times as ISO 8601 with offset, NULL as empty. Parquet: column types kept (pyarrow).
+    Runs in a READ ONLY transaction (a query that writes fails) whose session time zone
+    is ``tz`` (an IANA name), so ``::date`` casts in a query cut days there too; commands
+    pass the analyst's session (models.db.analyst_transaction), which also sets the
+    statement timeout. CSV: UTF-8 (with a byte-order mark when ``excel``: spreadsheets
+    then read Chinese right), header row, times as ISO 8601 with the offset of ``tz`` (a
+    day-precision ``published_at`` stays on its day: ``2026-11-02T00:00:00+08:00``), NULL
+    as empty. Parquet: column types kept (pyarrow), times as UTC instants.
+
+    Raises:
+        ValueError: ``tz`` is not a known time zone, or see ``export_sql``.
     """
+    zone = ZoneInfo(tz)
     session.execute(text("SET TRANSACTION READ ONLY"))
+    session.execute(text("SELECT set_config('TimeZone', :tz, true)"), {"tz": tz})
     result = session.execute(text(export_sql(view_or_query)).execution_options(yield_per=BATCH))
     columns = list(result.keys())
     if fmt is Format.csv:
-        return _write_csv(result, columns, out)
+        return _write_csv(result, columns, out, zone, excel)
     return _write_parquet(result, columns, out)
 
 
-def _csv_value(value: Any) -> Any:
-    if isinstance(value, (dt.datetime, dt.date)):
+def _csv_value(value: Any, zone: ZoneInfo) -> Any:
+    if isinstance(value, dt.datetime):
+        return (value.astimezone(zone) if value.tzinfo else value).isoformat()
+    if isinstance(value, dt.date):
         return value.isoformat()
     return "" if value is None else value
 
 
-def _write_csv(result, columns: list[str], out: Path) -> int:
+def _write_csv(result, columns: list[str], out: Path, zone: ZoneInfo, excel: bool) -> int:
     count = 0
-    with out.open("w", encoding="utf-8", newline="") as handle:
+    with out.open("w", encoding="utf-8-sig" if excel else "utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(columns)
         for row in result:
-            writer.writerow([_csv_value(v) for v in row])
+            writer.writerow([_csv_value(v, zone) for v in row])
             count += 1
     return count
 
@@ -93,31 +126,6 @@ def _write_parquet(result, columns: list[str], out: Path) -> int:
     return len(rows)
 
 
-def write_report(session: Session, weeks: int, out: Path) -> list[Path]:
-    """Write ``trend-ENTITY.png`` per entity and ``summary.md`` into ``out``; returns paths."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: no display on servers and in CI
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for entity, series in weekly_counts(session, weeks).items():
-        fig, ax = plt.subplots(figsize=(8, 3.5))
-        ax.plot([w for w, _ in series], [n for _, n in series], marker="o")
-        ax.set_title(f"{entity}: documents per week")
-        ax.set_ylabel("documents")
-        ax.set_ylim(bottom=0)
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # documents come whole
-        fig.autofmt_xdate()
-        path = out / f"trend-{entity}.png"
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        written.append(path)
-    summary = out / "summary.md"
-    summary.write_text(weekly_summary_markdown(session, weeks), encoding="utf-8")
-    return [*written, summary]
 
 
 def register(app: typer.Typer) -> None:
@@ -185,9 +193,15 @@ def export_command(
     view_or_query: Annotated[str, typer.Argument(help="A view name or one SELECT query.")],
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.csv,
     out: Annotated[Path, typer.Option("--out", help="File to write.")] = Path("export.csv"),
+    tz: Annotated[str, typer.Option("--tz", help="Time zone of the times written (IANA name).")] = DEFAULT_TZ,
+    excel: Annotated[bool, typer.Option("--excel", help="CSV with a UTF-8 byte-order mark, "
+                                        "for spreadsheets.")] = False,
 ) -> None:
     """Export a view or a SELECT query to CSV or Parquet (as an analyst: read-only
-    transaction, statement timeout)."""
+    transaction, statement timeout).
+
+    A view's rows come in the order docs/analyst.md gives; times are written in --tz
+    (default Asia/Shanghai)."""
     from sqlalchemy.exc import DBAPIError
 
     try:
@@ -195,8 +209,14 @@ def export_command(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="VIEW_OR_QUERY") from exc
     try:
+        ZoneInfo(tz)
+    except (ValueError, ZoneInfoNotFoundError) as exc:
+        raise typer.BadParameter(f"unknown time zone {tz!r}", param_hint="--tz") from exc
+    if excel and fmt is not Format.csv:
+        raise typer.BadParameter("--excel goes with --format csv", param_hint="--excel")
+    try:
         with _analyst_session() as session:
-            count = export(session, view_or_query, fmt, out)
+            count = export(session, view_or_query, fmt, out, tz=tz, excel=excel)
     except DBAPIError as exc:
         out.unlink(missing_ok=True)  # no half-written file left behind
         _fail(explain_db_error(exc))
@@ -205,14 +225,21 @@ def export_command(
 
 def report_command(
     weeks: Annotated[int, typer.Option("--weeks", min=1, help="Weeks to chart.")] = 12,
+    until: Annotated[Optional[dt.datetime], typer.Option(
+        "--until", formats=["%Y-%m-%d"], help="Last day of the last week (Asia/Shanghai; "
+        "default today).")] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder to write.")] = Path("report"),
 ) -> None:
-    """Weekly mention-trend charts (PNG) per entity and summary.md (as an analyst)."""
+    """The weekly briefing: briefing.html (self-contained), its PNG charts and summary.md
+    (read as an analyst)."""
     from sqlalchemy.exc import DBAPIError
+
+    from hubwatch.reports.briefing import build_briefing, today_in_shanghai, write_briefing
 
     try:
         with _analyst_session() as session:
-            paths = write_report(session, weeks, out)
+            briefing = build_briefing(session, weeks, until.date() if until else today_in_shanghai())
     except DBAPIError as exc:
         _fail(explain_db_error(exc))
-    typer.echo(f"{len(paths)} files -> {out}")
+    paths = write_briefing(briefing, out)
+    typer.echo(f"{len(paths)} files -> {out} (open {out / 'briefing.html'})")

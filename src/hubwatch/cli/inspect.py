@@ -8,8 +8,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from rich.table import Table
+from rich.text import Text
 
 from hubwatch.outcomes import Outcome
+
+NO_TEXT = Outcome.NO_TEXT.value
 
 
 def inspect_target(target: str, *, original_url: str | None = None,
@@ -46,6 +49,9 @@ def inspect_target(target: str, *, original_url: str | None = None,
             record["file"] = target
             body, content_type, fetched_at, final_url = _read(target, record)
         if body is None:
+            return record
+        if not body.strip():
+            record.update(outcome=NO_TEXT, error=f"empty body ({len(body)} bytes)")
             return record
         return _extract(record, body, content_type, fetched_at, final_url, with_boilerplate, article)
     except Exception as exc:  # noqa: BLE001 - the contract: one record per target, always
@@ -101,8 +107,8 @@ def _extract(record: dict, body: bytes, content_type, fetched_at, final_url, wit
     try:  # bounded as in a crawl: an attribute bomb ends as parse_limit, not a hang
         page = require_text(article.stitched() if article is not None else _pool().parse(
             body, url=final_url, content_type=content_type, fetched_at=fetched_at).page)
-    except ExtractError as exc:
-        record.update(outcome=str(exc.outcome), error=str(exc))
+    except ExtractError as exc:  # the message alone: the outcome has its own field
+        record.update(outcome=str(exc.outcome), error=exc.message)
         return record
     matcher = _matcher(s.watchlist_file)
     findings = matcher.find_explained(page.title, page.text)
@@ -137,7 +143,7 @@ def _attachment(record: dict, body: bytes, kind: str) -> dict:
     try:
         found = extract_attachment(body, kind, limits)
     except AttachmentError as exc:
-        record.update(outcome=exc.outcome, error=str(exc))
+        record.update(outcome=exc.outcome, error=exc.message)  # the outcome has its own field
         return record
     mentions = _matcher(settings.watchlist_file).find(name, found.text)
     record.update(text=found.text, page_count=found.page_count, outcome=Outcome.OK.value,
@@ -173,21 +179,23 @@ def _matcher(watchlist_file):
 
 
 def status_tables(limit: int = 10, width: int = 80) -> list:
-    """Recent crawl runs and per-source health, as rich tables, then plain lines of at
-    most ``width`` characters: how many documents are due for a recheck, and the cause of
-    each failing source (``source_health``'s ``last_error_*`` columns)."""
+    """Recent crawl runs and per-source health, as rich tables that fit 80 columns (no side
+    borders, short headers: a source slug of up to 20 characters still fits), then plain
+    lines of at most ``width`` characters: how many documents are due for a recheck, and
+    the cause of each failing source (``source_health``'s ``last_error_*`` columns)."""
     from sqlalchemy import text
 
     from hubwatch.models.db import get_engine
 
-    runs = Table(title="Recent crawl runs")
-    for col in ("run", "flow", "started (UTC)", "minutes", "status", "fetched", "new versions",
-                "errors"):
-        runs.add_column(col, no_wrap=col in ("flow", "status"))  # names stay greppable
-    health = Table(title="Sources (view source_health)")
-    for col in ("source", "last success (UTC)", "failed runs in a row", "pages last run",
-                "new versions last run", "failures last run", "no date", "no text"):
-        health.add_column(col, no_wrap=col == "source")
+    runs = _narrow_table("Recent crawl runs")
+    for col in ("run", "flow", "started (UTC)", "min", "status", "fetched", "new", "errors"):
+        runs.add_column(col, no_wrap=True, justify="right" if col in _NUMERIC else "left")
+    runs.caption = "min: minutes; new: new versions"
+    health = _narrow_table("Sources (view source_health)")
+    for col in ("source", "last ok (UTC)", "failed\nruns", "pages", "new", "failed",
+                "no\ndate", "no\ntext"):
+        health.add_column(col, no_wrap=True, justify="left" if col[0] in "sl" else "right")
+    health.caption = "failed runs: latest runs in a row with no success; others: latest run"
     causes: list[str] = []
     with get_engine().connect() as conn:
         for r in conn.execute(text(
@@ -195,12 +203,12 @@ def status_tables(limit: int = 10, width: int = 80) -> list:
                 "ORDER BY id DESC LIMIT :n"), {"n": limit}):
             minutes = (f"{(r.ended_at - r.started_at).total_seconds() / 60:.1f}"
                        if r.ended_at else "-")
-            runs.add_row(str(r.id), r.flow_name, f"{r.started_at:%Y-%m-%d %H:%M}", minutes,
+            runs.add_row(str(r.id), Text(r.flow_name), f"{r.started_at:%Y-%m-%d %H:%M}", minutes,
                          r.run_status, str(r.counts.get("pages_fetched", "-")),
                          str(r.counts.get("new_versions", "-")), str(r.counts.get("errors", "-")))
         # One definition of health: the analysts' view, not a query of our own.
         for r in conn.execute(text(_HEALTH)):
-            health.add_row(r.source, f"{r.last_success_at:%Y-%m-%d %H:%M}" if r.last_success_at
+            health.add_row(Text(r.source), f"{r.last_success_at:%Y-%m-%d %H:%M}" if r.last_success_at
                            else "never", str(r.consecutive_failures), str(r.last_run_pages),
                            str(r.new_versions), str(r.last_run_failures),
                            str(r.last_run_without_date),
@@ -236,6 +244,15 @@ def cause_lines(source: str, outcome: str, message: str | None, at: dt.datetime,
     line = f"{source}: {outcome} at {when} UTC: " + " ".join((message or "no detail").split())
     return textwrap.wrap(line, width=width, subsequent_indent="  ", max_lines=max_lines,
                          placeholder=" …", break_on_hyphens=False)
+
+
+_NUMERIC = ("run", "min", "fetched", "new", "errors")
+
+
+def _narrow_table(title: str) -> Table:
+    # No borders and no outer padding: two spaces between columns is all the frame.
+    return Table(title=title, box=None, pad_edge=False, caption_justify="left",
+                 title_justify="left", header_style="bold underline")
 
 
 _HEALTH = """

@@ -23,8 +23,9 @@ import typer
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 app = typer.Typer(help="hubwatch: track China's innovation hubs and the 15th Five-Year Plan "
                        "in policy and commentary pages.", no_args_is_help=True,
@@ -32,13 +33,21 @@ app = typer.Typer(help="hubwatch: track China's innovation hubs and the 15th Fiv
 db_app = typer.Typer(help="The database: embedded server lifecycle and migrations.",
                      no_args_is_help=True)
 app.add_typer(db_app, name="db")
-console = Console(stderr=True)
-out = Console()
+# Messages carry user text (patterns, URLs, titles with brackets): never read as markup.
+console = Console(stderr=True, markup=False, highlight=False)
+out = Console(markup=False, highlight=False)
 
 
 def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[red]error:[/red] {message}", highlight=False)
+    """Print ``error: MESSAGE`` on stderr, literally, and exit with ``code`` (2: usage)."""
+    # soft_wrap: one line however long, so scripts can grep it whole
+    console.print(Text.assemble(("error:", "red"), " ", message), soft_wrap=True)
     raise typer.Exit(code)
+
+
+def _cell(value: object) -> Text:
+    """A table cell shown as written: rich reads plain strings in tables as markup."""
+    return Text(str(value))
 
 
 def _prepare_db() -> str:
@@ -80,8 +89,9 @@ def upgrade_locked(url: str) -> None:
 
 
 def _check_config() -> list[str]:
-    """Validate both config files before anything is fetched (file:line: key: message);
+    """Validate the config files before anything is fetched (file:line: key: message);
     return a line per file saying what it holds."""
+    from hubwatch.config.alerts import load_alerts
     from hubwatch.config.loader import ConfigError
     from hubwatch.config.settings import get_settings
     from hubwatch.config.sources import load_sources
@@ -93,11 +103,14 @@ def _check_config() -> list[str]:
         sources = load_sources(settings.sources_file)
         watchlist = load_watchlist(settings.watchlist_file)
         Matcher(watchlist)  # names that collide once folded are the matcher's to find
+        alerts = load_alerts(settings.alerts_file)
     except ConfigError as exc:
         _fail(f"config: {exc}")
     active = sum(1 for s in sources if s.active)
     return [f"{settings.sources_file}: {len(sources)} sources ({active} active)",
-            f"{settings.watchlist_file}: {len(watchlist.entities)} entities"]
+            f"{settings.watchlist_file}: {len(watchlist.entities)} entities",
+            f"{settings.alerts_file}: {len(alerts)} alerts "
+            f"({sum(1 for a in alerts if a.active)} active)"]
 
 
 def _run_flow(flow, **params) -> dict:
@@ -107,8 +120,9 @@ def _run_flow(flow, **params) -> dict:
 
     start_temporary_server()  # dies with this process, SIGKILL included
 
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=False) as progress:
+    with Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
+                  _CountColumn(), TimeElapsedColumn(), console=console,
+                  transient=False) as progress:
         task = progress.add_task(flow.name, total=None)  # unknown until discovery says
 
         def hook(kind: str, n: int) -> None:
@@ -126,14 +140,24 @@ def _run_flow(flow, **params) -> dict:
     return result
 
 
+class _CountColumn(ProgressColumn):
+    """``done/total`` once the total is known, else ``done`` alone (never ``0/?``)."""
+
+    def render(self, task) -> Text:
+        done = int(task.completed)
+        return Text(f"{done}/{int(task.total)}" if task.total is not None else str(done))
+
+
 def _summary_table(name: str, counts: dict) -> None:
-    table = Table(title=f"hubwatch {name}: run {counts.get('run_id', '?')}")
+    table = Table(title=_cell(f"hubwatch {name}: run {counts.get('run_id', '?')}"))
     table.add_column("measure")
     table.add_column("value", justify="right")
     for key, value in counts.items():
+        if key == "candidates":  # listed line by line (dry run), not squeezed in a cell
+            continue
         if isinstance(value, dict):
             value = ", ".join(f"{k} {v}" for k, v in sorted(value.items())) or "-"
-        table.add_row(key.replace("_", " "), str(value))
+        table.add_row(_cell(key.replace("_", " ")), _cell(value))
     out.print(table)
 
 
@@ -155,15 +179,18 @@ def ingest(
     url: Annotated[Optional[list[str]], typer.Option("--url", "-u", help="Page URL (repeatable).")] = None,
     max_pages: Annotated[Optional[int], typer.Option(help="Pages per source at most.")] = None,
     since: Annotated[Optional[dt.datetime], typer.Option(formats=["%Y-%m-%d"], help="Skip items dated before (Asia/Shanghai).")] = None,
-    dry_run: Annotated[bool, typer.Option(help="Discover only; fetch and store no page.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Discover only; fetch and store no page; print "
+                                          "each candidate URL, a tab, and the endpoint that found it.")] = False,
 ):
     """Crawl by hand: named sources and/or exactly the given URLs (the `ingest` flow)."""
     _check_config()
     _prepare_db()
     from hubwatch.flows.orchestration import ingest as ingest_flow
 
-    _run_flow(ingest_flow, sources=source, urls=url, max_pages=max_pages,
-              since=since.date() if since else None, dry_run=dry_run)
+    result = _run_flow(ingest_flow, sources=source, urls=url, max_pages=max_pages,
+                       since=since.date() if since else None, dry_run=dry_run)
+    for cand in result.get("candidates", []):  # one line each: URL, tab, what found it
+        sys.stdout.write(f"{cand['url']}\t{cand['found_by']}\n")
 
 
 @app.command("import-warc")
@@ -191,8 +218,9 @@ def reprocess(
 
 @app.command("check-config")
 def check_config():
-    """Validate the sources and watch-list files (HUBWATCH_SOURCES_FILE, HUBWATCH_WATCHLIST_FILE;
-    default: the package's config/data/); print file:line: key on error."""
+    """Validate the sources, watch-list and alerts files (HUBWATCH_SOURCES_FILE,
+    HUBWATCH_WATCHLIST_FILE, HUBWATCH_ALERTS_FILE; default: the package's config/data/);
+    print file:line: key on error."""
     for line in _check_config():
         out.print(line, markup=False, highlight=False)
     out.print("config OK")
@@ -206,43 +234,58 @@ def extract(
     url: Annotated[Optional[str], typer.Option(help="Original URL of a single file.")] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="table or jsonl.")] = "table",
     boilerplate: Annotated[bool, typer.Option(help="Also list hub hits in boilerplate.")] = False,
+    fail_on_error: Annotated[bool, typer.Option(
+        "--fail-on-error", help="Exit 1 when any target's outcome is not ok.")] = False,
 ):
-    """Extract pages without storing anything: one line (jsonl) or table per page."""
+    """Extract pages without storing anything: one line (jsonl) or table per page.
+
+    A path that does not exist is a usage error: the other targets are printed first,
+    then its message, exit status 2.
+    """
     if format not in ("table", "jsonl"):
         _fail("--format must be table or jsonl")
     if url and len(targets) != 1:
         _fail("--url goes with a single file")
     from hubwatch.cli.inspect import inspect_target
 
+    missing, failed = [], 0
     for target in targets:
+        if not target.startswith(("http://", "https://")) and not Path(target).exists():
+            missing.append(target)
+            continue
         record = inspect_target(target, original_url=url, with_boilerplate=boilerplate)
-        if record.get("error"):  # one plain, unwrapped line per failed page
-            sys.stderr.write(f"{target}: {record['outcome']}: {record['error']}\n")
+        failed += record["outcome"] != "ok"
         if format == "jsonl":
+            if record.get("error"):  # one plain line per failed page for the human
+                sys.stderr.write(f"{target}: {record['outcome']}: {record['error']}\n")
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
             sys.stdout.flush()
-        else:
+        else:  # the table shows outcome and error: no second copy on stderr
             _page_table(record)
+    if missing:
+        _fail("; ".join(f"no such file: {m}" for m in missing))
+    if fail_on_error and failed:
+        raise typer.Exit(1)
 
 
 def _page_table(record: dict) -> None:
-    table = Table(title=record.get("file") or record.get("url"), show_header=False)
+    table = Table(title=_cell(record.get("file") or record.get("url")), show_header=False)
     for key in ("url", "outcome", "error", "title", "published_at", "published_precision",
                 "author", "language", "canonical_url"):
-        table.add_row(key, str(record.get(key)))
+        table.add_row(key, _cell(record.get(key)))
     text = record.get("text") or ""
-    table.add_row("text", (text[:400] + " ...") if len(text) > 400 else text)
+    table.add_row("text", _cell((text[:400] + " ...") if len(text) > 400 else text))
     mentions = record.get("mentions") or []
-    table.add_row("mentions", "\n".join(
-        f"{m['entity']} {m['zone']}[{m['start']}:{m['end']}] {m['surface']}" for m in mentions) or "-")
+    table.add_row("mentions", _cell("\n".join(
+        f"{m['entity']} {m['zone']}[{m['start']}:{m['end']}] {m['surface']}" for m in mentions) or "-"))
     if record.get("unanchored"):  # ambiguous names left out, and why
-        table.add_row("unanchored", "\n".join(
+        table.add_row("unanchored", _cell("\n".join(
             f"{u['entity']} {u['zone']}[{u['start']}:{u['end']}] {u['surface']}: {u['reason']}"
-            for u in record["unanchored"]))
-    table.add_row("pager_links", "\n".join(record.get("pager_links") or []) or "-")
+            for u in record["unanchored"])))
+    table.add_row("pager_links", _cell("\n".join(record.get("pager_links") or []) or "-"))
     if "boilerplate_mentions" in record:
-        table.add_row("boilerplate", "\n".join(
-            f"{m['entity']} {m['surface']}" for m in record["boilerplate_mentions"]) or "-")
+        table.add_row("boilerplate", _cell("\n".join(
+            f"{m['entity']} {m['surface']}" for m in record["boilerplate_mentions"]) or "-"))
     out.print(table)
 
 
@@ -275,10 +318,16 @@ def status(limit: Annotated[int, typer.Option(help="Recent runs shown.")] = 10):
             out.print(item, width=min(out.width, 80))
 
 
-@app.command()
-def sql(command: Annotated[Optional[str], typer.Option("-c", "--command", help="Run one query and exit.")] = None,
-        analyst: Annotated[bool, typer.Option("--analyst", help="As an analyst login: read-only, statement timeout.")] = False):
-    """Open psql on the hubwatch database (or run one query with -c).
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def sql(
+    ctx: typer.Context,
+    analyst: Annotated[bool, typer.Option("--analyst", help="As an analyst login: read-only, statement timeout.")] = False,
+    tz: Annotated[str, typer.Option("--tz", help="Session time zone (IANA name): times print "
+                                    "in it and ::date casts cut days in it.")] = "Asia/Shanghai",
+):
+    """Open psql on the hubwatch database; every other option goes to psql as written
+    (`hubwatch sql -At -c "SELECT ..."`). The session time zone is --tz (default
+    Asia/Shanghai, the guide's days), said on stderr.
 
     Default: as the application's role (owner of the schema). ``--analyst``: as the analyst
     login (embedded: hubwatch's own; with DATABASE_URL: HUBWATCH_ANALYST_DATABASE_URL), every
@@ -289,7 +338,9 @@ def sql(command: Annotated[Optional[str], typer.Option("-c", "--command", help="
     from hubwatch.config.settings import get_settings
     from hubwatch.models.embedded import bin_dir
 
-    env = dict(os.environ)
+    _check_zone(tz)
+    # libpq sends PGTZ as the session's TimeZone at connect: psql and -c queries alike.
+    env = dict(os.environ, PGTZ=tz)
     if analyst:
         from hubwatch.models.db import AnalystConfigError, analyst_url
         from hubwatch.models.embedded import EmbeddedError
@@ -311,9 +362,19 @@ def sql(command: Annotated[Optional[str], typer.Option("-c", "--command", help="
     env.setdefault("PGAPPNAME", "hubwatch sql" + (" --analyst" if analyst else ""))
     args = [_psql(bin_dir()), "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
             "-U", url.username or "postgres", "-d", url.database or "postgres"]
-    if command:
-        args += ["-X", "-c", command]
-    raise typer.Exit(subprocess.call(args, env=env))
+    if ctx.args:  # scripted use: no ~/.psqlrc changing the output
+        args.append("-X")
+    console.print(f"session time zone: {tz} (--tz to change)")
+    raise typer.Exit(subprocess.call(args + list(ctx.args), env=env))
+
+
+def _check_zone(tz: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(tz)
+    except (ValueError, KeyError):
+        _fail(f"--tz: unknown time zone {tz!r} (an IANA name such as Asia/Shanghai or UTC)")
 
 
 def _psql(embedded_bin: Path) -> str:
@@ -387,6 +448,9 @@ def _register_extras() -> None:
     except ImportError:
         return
     register(app)
+    from hubwatch.cli.redline import register as register_diff
+
+    register_diff(app)
 
 
 _register_extras()

@@ -40,6 +40,9 @@ class Candidate:
     title: str | None = None
     #: every link written for it (tracking, fragment and host-case variants of ``url``)
     seen_as: tuple[str, ...] = ()
+    #: the discovery fetch that first listed it: endpoint type and the URL fetched
+    #: (``feed https://example.org/rss.xml``); shown by ``ingest --dry-run``
+    found_by: str | None = None
 
 
 @dataclass
@@ -104,6 +107,7 @@ def discover(source: SourceConfig, fetch: Fetch, *, since: dt.date | None = None
             for cand in candidates:
                 if want() == 0:
                     break
+                cand = replace(cand, found_by=f"{endpoint.type} {report.fetch.url}")
                 _add(result, seen, report, cand, source, hosts, since, tz)
     if limit:
         result.candidates = result.candidates[:limit]

@@ -55,6 +55,17 @@ def read_warc(path: str | Path, max_bytes: int = 20 * 1024 * 1024) -> Iterator[F
             raise WarcError(f"{path}: unreadable WARC record: {exc}") from exc
 
 
+def count_responses(path: str | Path) -> int | None:
+    """How many records ``read_warc`` would yield (a progress total), or None when the
+    file cannot be read to its end (``read_warc`` then reports why)."""
+    try:
+        with open(path, "rb") as stream:
+            return sum(1 for r in ArchiveIterator(stream)
+                       if r.rec_type == "response" and r.http_headers is not None)
+    except Exception:  # warcio raises several types on a corrupt file
+        return None
+
+
 def _to_fetch(record, max_bytes: int) -> FetchResult:
     url = record.rec_headers.get_header("WARC-Target-URI")
     when = dt.datetime.fromisoformat(record.rec_headers.get_header("WARC-Date")

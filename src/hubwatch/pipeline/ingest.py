@@ -853,8 +853,11 @@ class Pipeline:
 
     def import_warc(self, path: str | Path) -> None:
         """Store every response record of a WARC file as a fetch at its archive date."""
-        from hubwatch.crawl.warc import read_warc
+        from hubwatch.crawl.warc import count_responses, read_warc
 
+        total = count_responses(path)
+        if total is not None:
+            self.progress("total", total)
         for res in read_warc(path, self.settings.fetch.max_bytes):
             if self.cancelled.is_set():
                 return

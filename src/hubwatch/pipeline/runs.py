@@ -6,7 +6,7 @@ with its liveness lock, and sources and watch-list are synced. Its work is done 
 (:func:`run_batch`), each of which rebuilds what it needs from plain values (the run id),
 so that a batch runs under any task runner, in this process or another. Each batch returns
 its counts as a plain dict; the run merges them and, at the end, records its status and
-counts and refreshes the analyst views when content changed.
+counts, refreshes the analyst views when content changed, and delivers the alerts.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from hubwatch.alerts.deliver import Delivery, run_alerts
+from hubwatch.config.alerts import load_alerts
 from hubwatch.config.settings import Settings, get_settings
 from hubwatch.config.sources import SourceConfig, load_sources
 from hubwatch.config.watchlist import Watchlist, load_watchlist
@@ -30,6 +32,7 @@ from hubwatch.models.analytics import refresh_analytics
 from hubwatch.models.db import get_engine, session_factory
 from hubwatch.models.runs import open_run
 from hubwatch.pipeline.cancel import Cancellation, for_run, forget
+from hubwatch.pipeline.diffs import update_version_diffs
 from hubwatch.pipeline.ingest import Pipeline, ProgressHook, RunCounts, retry_db, sync_config
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,8 @@ class RunHandle:
     counts: RunCounts
     #: The run's stop signal in this process (``hubwatch.pipeline.cancel``).
     cancellation: Cancellation = field(default_factory=Cancellation)
+    #: the alert deliveries attempted when the run closed (for the flow's artifacts)
+    deliveries: list[Delivery] = field(default_factory=list)
 
     def pipeline(self, progress: ProgressHook | None = None) -> Pipeline:
         """A pipeline bound to this run in this process (reads the synced ids)."""
@@ -92,6 +97,7 @@ def crawl_run(flow_name: str, parameters: dict, *, flow_run_id: str | None = Non
     """
     settings = settings or get_settings()
     sources, watchlist = load_config(settings)
+    alerts = load_alerts(settings.alerts_file)
     sessions = session_factory()
     with sessions.begin() as session:
         closed = store.close_abandoned_runs(session)
@@ -119,10 +125,24 @@ def crawl_run(flow_name: str, parameters: dict, *, flow_run_id: str | None = Non
                 with sessions.begin() as session:
                     store.finish_run(session, run_id, status, counts, error)
                     if changed_content(flow_name, counts):
+                        update_version_diffs(session)  # read by version_diffs; before the refresh
                         refresh_analytics(session)
 
             # Closing the run outlives a database restart too (bounded, then it raises).
             retry_db(finish, f"closing run {run_id}", settings.crawl.db_retry_seconds)
+            handle.deliveries = deliver_alerts(sessions, alerts)
+
+
+def deliver_alerts(sessions: sessionmaker[Session], alerts) -> list[Delivery]:
+    """Send the alerts' undelivered rows (after the refresh: watches read the views).
+    Never fails the run: whatever was not delivered goes out on the next one."""
+    if not alerts:
+        return []
+    try:
+        return run_alerts(sessions, alerts)
+    except Exception:
+        log.warning("alert delivery stopped; undelivered rows go out next run", exc_info=True)
+        return []
 
 
 def changed_content(flow_name: str, counts: dict) -> bool:

@@ -1,0 +1,1 @@
+"""Alerts on saved queries and filters, delivered through apprise (deliver.py)."""

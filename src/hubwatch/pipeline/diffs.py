@@ -1,0 +1,33 @@
+"""Keep ``version_diff`` current: the sentences each edit added and removed, computed for
+every version pair that has no row for its present texts (new versions, backfilled
+older ones, re-extracted texts).
+
+Called by the flows at the end of every writing run, before the materialised views are
+refreshed; plain Python, so a test or a script can call it on a session too.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from hubwatch.models import diffs
+from hubwatch.text.redline import changed_sentences
+
+BATCH = 200  # pairs loaded (both texts) at a time: memory stays bounded on a backfill
+
+
+def update_version_diffs(session: Session) -> int:
+    """Compute and store every missing or stale diff; returns how many were written.
+
+    The caller commits (one transaction with the refresh that follows, so readers see
+    the diffs and the views change together).
+    """
+    written = 0
+    while True:
+        pairs = diffs.pending_pairs(session, BATCH)
+        for pair in pairs:
+            added, removed = changed_sentences(pair.previous_text, pair.text)
+            diffs.save_diff(session, pair, added, removed)
+        written += len(pairs)
+        if len(pairs) < BATCH:
+            return written

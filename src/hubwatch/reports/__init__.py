@@ -1,0 +1,1 @@
+"""Reports built from the analyst views: the weekly briefing (briefing.py)."""
