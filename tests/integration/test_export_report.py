@@ -98,9 +98,9 @@ def test_report_writes_briefing_charts_and_summary(app, committed, tmp_path):
     assert (f"- [Bay Area plans, updated]({committed.docs['D1'].url}): fyp15 +1 -0, gba +0 -1\n"
             "  - added: The 15th Five-Year Plan will help innovation hubs.\n"
             "  - removed: The Greater Bay Area grows.") in summary
-    # en-policy's latest run failed; an analyst login reads no snapshot, so the view's counts
-    assert ("- en-policy: 2 failed run(s) in a row, 1 failure(s) last run: "
-            "1 of 1 fetches failed in the latest run") in summary
+    # en-policy's latest run failed: the cause is source_health's last failed fetch (the
+    # seeded snapshot has an outcome and no message)
+    assert "- en-policy: 2 failed run(s) in a row, 1 failure(s) last run: network_error\n" in summary
     page = (tmp_path / "briefing.html").read_text(encoding="utf-8")
     assert "http" not in page.split("<body>")[0]  # nothing fetched: styles and charts inline
     assert page.count("data:image/png;base64,") == 3
