@@ -210,6 +210,30 @@ def clean_db(db_env) -> Iterator[str]:
 
 
 @pytest.fixture
+def local_crawl(clean_db, monkeypatch, tmp_path):
+    """Settings for fast crawls of a local test site, as a function: ``local_crawl(**env)``
+    sets them (``HUBWATCH_*`` overrides in ``env``) and returns ``(tmp_path, engine)``; the
+    test writes its sources file at ``tmp_path / "sources.yaml"``."""
+    from hubwatch.config.settings import get_settings
+
+    engines = []
+
+    def setup(**env: str):
+        values = {"HUBWATCH_SOURCES_FILE": str(tmp_path / "sources.yaml"),
+                  "HUBWATCH_HOST_DELAY_SECONDS": "0", "HUBWATCH_RETRIES": "1",
+                  "HUBWATCH_BACKOFF_BASE": "0.05", **env}
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        engines.append(create_engine(clean_db))
+        return tmp_path, engines[-1]
+
+    yield setup
+    for engine in engines:
+        engine.dispose()
+
+
+@pytest.fixture
 def db_session(pg_url) -> Iterator[Session]:
     """A session in a transaction that is rolled back after the test."""
     engine = create_engine(pg_url)

@@ -10,28 +10,17 @@ import socket
 import threading
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from support.sitegen import SiteServer, expected, write_sources
 from support.timetravel import shift_days
-
-from hubwatch.config.settings import get_settings
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("prefect_harness")]
 
 
 @pytest.fixture
-def env(clean_db, monkeypatch, tmp_path):
+def env(local_crawl):
     """Settings for fast local crawls; the test writes its own sources file."""
-    monkeypatch.setenv("HUBWATCH_SOURCES_FILE", str(tmp_path / "sources.yaml"))
-    monkeypatch.setenv("HUBWATCH_HOST_DELAY_SECONDS", "0")
-    monkeypatch.setenv("HUBWATCH_RETRIES", "1")
-    monkeypatch.setenv("HUBWATCH_BACKOFF_BASE", "0.05")
-    monkeypatch.setenv("HUBWATCH_TOTAL_DEADLINE", "10")
-    get_settings.cache_clear()
-    engine = create_engine(clean_db)
-    yield tmp_path, engine
-    engine.dispose()
-    get_settings.cache_clear()
+    return local_crawl(HUBWATCH_TOTAL_DEADLINE="10")
 
 
 def rows(engine, sql: str, **params):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from support.sitegen import SiteServer, write_sources
 from support.timetravel import shift_days
 
@@ -21,16 +21,8 @@ EDIT = "The Xiong'an New Area will host the new laboratory."
 
 
 @pytest.fixture
-def env(clean_db, monkeypatch, tmp_path):
-    monkeypatch.setenv("HUBWATCH_SOURCES_FILE", str(tmp_path / "sources.yaml"))
-    monkeypatch.setenv("HUBWATCH_HOST_DELAY_SECONDS", "0")
-    monkeypatch.setenv("HUBWATCH_RETRIES", "1")
-    monkeypatch.setenv("HUBWATCH_BACKOFF_BASE", "0.05")
-    get_settings.cache_clear()
-    engine = create_engine(clean_db)
-    yield tmp_path, engine, monkeypatch
-    engine.dispose()
-    get_settings.cache_clear()
+def env(local_crawl, monkeypatch):
+    return (*local_crawl(), monkeypatch)
 
 
 def _rows(engine, sql: str, **params):

@@ -7,12 +7,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from support.sitegen import SiteServer, write_sources
 from typer.testing import CliRunner
 
 from hubwatch.cli.main import app
-from hubwatch.config.settings import get_settings
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("prefect_harness")]
 
@@ -34,17 +33,9 @@ OFFLINE = """  - slug: offline-site
 
 
 @pytest.fixture
-def env(clean_db, monkeypatch, tmp_path):
-    monkeypatch.setenv("HUBWATCH_SOURCES_FILE", str(tmp_path / "sources.yaml"))
-    monkeypatch.setenv("HUBWATCH_HOST_DELAY_SECONDS", "0")
+def env(local_crawl):
     # Retries with a real backoff: a retried DNS failure would cost seconds per URL.
-    monkeypatch.setenv("HUBWATCH_RETRIES", "3")
-    monkeypatch.setenv("HUBWATCH_BACKOFF_BASE", "2")
-    get_settings.cache_clear()
-    engine = create_engine(clean_db)
-    yield tmp_path, engine
-    engine.dispose()
-    get_settings.cache_clear()
+    return local_crawl(HUBWATCH_RETRIES="3", HUBWATCH_BACKOFF_BASE="2")
 
 
 def test_failing_source_says_why_and_unresolved_host_is_asked_once(env):

@@ -135,9 +135,7 @@ def _attachment(record: dict, body: bytes, kind: str) -> dict:
     from hubwatch.text.attachments import AttachmentError, Limits, extract_attachment
 
     settings = get_settings()
-    caps = settings.attachments
-    limits = Limits(max_pages=caps.max_pages, max_unpacked_bytes=caps.unpacked_max_bytes,
-                    memory_mib=caps.memory_mib, seconds=caps.seconds)
+    limits = Limits.from_settings(settings.attachments)
     name = Path(record["file"] or record["url"] or "").name
     record.update(file_type=kind, page_count=None, title=name)
     try:
@@ -157,9 +155,7 @@ def _pool():
     from hubwatch.config.settings import get_settings
     from hubwatch.text.worker import ParseLimits, shared_pool
 
-    p = get_settings().parse
-    return shared_pool(ParseLimits(deadline=p.parse_deadline_seconds, memory_mb=p.parse_memory_mb,
-                                   workers=1, max_text_chars=p.max_text_chars))
+    return shared_pool(ParseLimits.from_settings(get_settings().parse, workers=1))
 
 
 def _bounded_parse(res, tz: str):

@@ -8,6 +8,7 @@ what was not committed.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -87,7 +88,7 @@ def retry_db(work: Callable[[], object], what: str, seconds: float):
     while True:
         try:
             return work()
-        except OperationalError as exc:
+        except DBAPIError as exc:  # OperationalError (deadlocks, lost servers) is one too
             if isinstance(exc.orig, (DeadlockDetected, SerializationFailure)):
                 conflicts += 1
                 if conflicts >= DEADLOCK_RETRIES:
@@ -102,16 +103,6 @@ def retry_db(work: Callable[[], object], what: str, seconds: float):
             log.warning("database connection lost while %s; retrying in %.1f s", what, wait)
             time.sleep(wait)
             wait = min(wait * 2, 5.0)
-        except DBAPIError as exc:
-            if not _lost_connection(exc):
-                raise
-            if time.monotonic() + wait > deadline:
-                raise DatabaseUnavailable(f"database unreachable for {seconds:g} s while "
-                                          f"{what}: {exc.orig or exc}") from exc
-            log.warning("database connection lost while %s; retrying in %.1f s", what, wait)
-            time.sleep(wait)
-            wait = min(wait * 2, 5.0)
-
 
 #: Called as ``progress(kind, n)`` with kind ``"total"`` (n more to do) or ``"done"``.
 ProgressHook = Callable[[str, int], None]
@@ -151,24 +142,25 @@ class RunCounts:
             (self.discovery_outcomes if discovery else self.outcomes)[str(outcome)] += 1
             self.mentions.update(mentions)
 
-    _COUNTERS = ("outcomes", "discovery_outcomes", "mentions")
-    _NUMBERS = ("new_documents", "new_versions", "unchanged", "duplicates", "without_date",
-                "without_text", "discovered", "capped", "discovery_warnings", "rechecked",
-                "recheck_over_budget", "not_due")
+    def _fields(self) -> list[str]:
+        # Every public field is a count (a Counter or an int): a new count needs no list.
+        return [f.name for f in dataclasses.fields(self) if not f.name.startswith("_")]
 
     def state(self) -> dict:
         """Every count as plain JSON-able values (what a batch hands back to its run)."""
         with self._lock:
-            return ({k: dict(getattr(self, k)) for k in self._COUNTERS}
-                    | {k: getattr(self, k) for k in self._NUMBERS})
+            return {k: (dict(v) if isinstance(v := getattr(self, k), Counter) else v)
+                    for k in self._fields()}
 
     def merge(self, state: dict) -> None:
         """Add another batch's :meth:`state` to these counts."""
         with self._lock:
-            for key in self._COUNTERS:
-                getattr(self, key).update(state.get(key) or {})
-            for key in self._NUMBERS:
-                setattr(self, key, getattr(self, key) + int(state.get(key) or 0))
+            for key in self._fields():
+                mine = getattr(self, key)
+                if isinstance(mine, Counter):
+                    mine.update(state.get(key) or {})
+                else:
+                    setattr(self, key, mine + int(state.get(key) or 0))
 
     def as_dict(self) -> dict:
         """The summary stored in ``crawl_run.counts`` and shown at the end of a run."""
@@ -299,17 +291,12 @@ class Pipeline:
         self.recheck = RecheckPolicy.from_settings(self.settings)
         self.progress = progress or (lambda kind, n: None)
         self.source_ids, self.entity_ids, self.alias_ids = ids.source_ids, ids.entity_ids, ids.alias_ids
-        limits = self.settings.attachments
-        self.limits = Limits(max_pages=limits.max_pages, max_unpacked_bytes=limits.unpacked_max_bytes,
-                             memory_mib=limits.memory_mib, seconds=limits.seconds)
+        self.limits = Limits.from_settings(self.settings.attachments)
         # page URL -> (its document, its attachment links): left by _store_page for the
         # thread that fetched the page, which then fetches the files (fetch_and_store).
         self._links: dict[str, tuple[int, list[AttachmentLink]]] = {}
         self._links_lock = threading.Lock()
-        p = self.settings.parse
-        self.parser: ParsePool = shared_pool(ParseLimits(
-            deadline=p.parse_deadline_seconds, memory_mb=p.parse_memory_mb,
-            workers=p.parse_workers, max_text_chars=p.max_text_chars))
+        self.parser: ParsePool = shared_pool(ParseLimits.from_settings(self.settings.parse))
         #: The run's stop signal: no new page starts once it is set (see ``cancel``).
         self.cancelled = cancellation or Cancellation()
         self.cancelled.register(self.parser.close)

@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from hubwatch.config.settings import AttachmentSettings
 from hubwatch.outcomes import Outcome
 
 #: Bump when the text read from the same file can change (stored per version).
@@ -55,12 +56,19 @@ class Limits:
     ``memory_mib`` (the PDF child's address space, MiB), ``seconds`` (the PDF child's
     wall time), ``max_chars`` (text kept)."""
 
-    max_pages: int = 2000
-    max_unpacked_bytes: int = 200 * 1024 * 1024
+    # Defaults are the settings' (HUBWATCH_ATTACHMENT_*), defined once there.
+    max_pages: int = AttachmentSettings.model_fields["max_pages"].default
+    max_unpacked_bytes: int = AttachmentSettings.model_fields["unpacked_max_bytes"].default
     max_members: int = 10_000
-    memory_mib: int = 1024
-    seconds: float = 60.0
+    memory_mib: int = AttachmentSettings.model_fields["memory_mib"].default
+    seconds: float = AttachmentSettings.model_fields["seconds"].default
     max_chars: int = 5_000_000
+
+    @classmethod
+    def from_settings(cls, caps: AttachmentSettings) -> Limits:
+        """The limits ``settings.attachments`` sets."""
+        return cls(max_pages=caps.max_pages, max_unpacked_bytes=caps.unpacked_max_bytes,
+                   memory_mib=caps.memory_mib, seconds=caps.seconds)
 
 
 @dataclass(frozen=True)

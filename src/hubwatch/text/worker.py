@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from multiprocessing.connection import Connection
 
+from hubwatch.config.settings import ParseSettings
 from hubwatch.outcomes import Outcome
 from hubwatch.text.extract import ExtractError, Page
 
@@ -42,10 +43,17 @@ class ParseLimits:
     MiB of address space per worker, ``workers`` processes at once, ``max_text_chars``
     characters of main text kept."""
 
-    deadline: float = 8.0
-    memory_mb: int = 1536
-    workers: int = 2
-    max_text_chars: int = 1_000_000
+    # Defaults are the settings' (HUBWATCH_PARSE_*, HUBWATCH_MAX_TEXT_CHARS), defined once there.
+    deadline: float = ParseSettings.model_fields["parse_deadline_seconds"].default
+    memory_mb: int = ParseSettings.model_fields["parse_memory_mb"].default
+    workers: int = ParseSettings.model_fields["parse_workers"].default
+    max_text_chars: int = ParseSettings.model_fields["max_text_chars"].default
+
+    @classmethod
+    def from_settings(cls, p: ParseSettings, **overrides) -> ParseLimits:
+        """The limits ``settings.parse`` sets (``overrides`` replace single fields)."""
+        return replace(cls(deadline=p.parse_deadline_seconds, memory_mb=p.parse_memory_mb,
+                           workers=p.parse_workers, max_text_chars=p.max_text_chars), **overrides)
 
 
 @dataclass(frozen=True)
