@@ -60,11 +60,8 @@ def test_check_config_names_file_line_key(tmp_path, monkeypatch):
     bad = tmp_path / "sources.yaml"
     bad.write_text("sources:\n  - slug: Bad Slug\n    name: x\n")
     monkeypatch.setenv("HUBWATCH_SOURCES_FILE", str(bad))
-    get_settings.cache_clear()
-    try:
-        result = runner.invoke(app, ["check-config"])
-    finally:
-        get_settings.cache_clear()
+    get_settings.cache_clear()  # read the variable just set (conftest clears after)
+    result = runner.invoke(app, ["check-config"])
     assert result.exit_code == 2
     assert f"{bad}:2: sources.0.slug" in result.output.replace("\n", "")
 
@@ -100,11 +97,8 @@ def test_check_config_reports_names_that_fold_together(tmp_path, monkeypatch):
     assert bad.read_text(encoding="utf-8") != shipped
     line = next(i for i, t in enumerate(bad.read_text(encoding="utf-8").splitlines(), 1) if "粵港澳大湾区, 南沙区" in t)
     monkeypatch.setenv("HUBWATCH_WATCHLIST_FILE", str(bad))
-    get_settings.cache_clear()
-    try:
-        result = runner.invoke(app, ["check-config"])
-    finally:
-        get_settings.cache_clear()
+    get_settings.cache_clear()  # read the variable just set (conftest clears after)
+    result = runner.invoke(app, ["check-config"])
     assert result.exit_code == 2
     assert f"{bad}:{line}: entities." in result.output.replace("\n", "")
     assert "already used by 'gba'" in result.output.replace("\n", "")

@@ -43,11 +43,8 @@ def test_config_error_keeps_square_brackets(runner, tmp_path, monkeypatch):
     bad = tmp_path / "watchlist.yaml"
     bad.write_text("entities:\n  - key: Bad Key\n    name: x\n", encoding="utf-8")
     monkeypatch.setenv("HUBWATCH_WATCHLIST_FILE", str(bad))
-    get_settings.cache_clear()
-    try:
-        result = runner.invoke(app, ["check-config"])
-    finally:
-        get_settings.cache_clear()
+    get_settings.cache_clear()  # read the variable just set (conftest clears after)
+    result = runner.invoke(app, ["check-config"])
     assert result.exit_code == 2
     assert result.stderr == (f"error: config: {bad}:2: entities.0.key: String should match "
                              "pattern '^[a-z][a-z0-9_]{0,31}$'\n")
