@@ -36,13 +36,16 @@ def start_temporary_server() -> bool:
     temporary server is disabled, or when not called from the main thread.
     Returns True when the temporary server runs, started here.
     """
-    from prefect.server.api import server as server_module
     from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
 
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
         return False
     if threading.current_thread() is not threading.main_thread():
         return False
+    # Imported only when a temporary server is wanted: the server's modules (FastAPI,
+    # its ORM) take seconds to import that a command using a running server never needs.
+    from prefect.server.api import server as server_module
+
     server = server_module.SubprocessASGIServer()
     if server.running:
         return True
