@@ -220,7 +220,7 @@ class Settings(BaseSettings):
                                        description="Analyst limits, lock waits, the embedded server.")
     attachments: AttachmentSettings = Field(default_factory=AttachmentSettings,
                                             description="Limits of attachment files.")
-    prefect_server: PrefectServerSettings = Field(
+    prefect: PrefectServerSettings = Field(
         default_factory=PrefectServerSettings, description="The Prefect API server flow commands use.")
 
     analyst_database_url: SecretStr | None = Field(

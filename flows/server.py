@@ -219,7 +219,7 @@ def connect_client(*, wait: bool = True) -> tuple[ManagedServer, ServerState] | 
     from hubwatch.config.settings import get_settings
 
     settings = get_settings()
-    if settings.prefect_server.mode != "managed" or api_url_configured():
+    if settings.prefect.mode != "managed" or api_url_configured():
         return None
     if "prefect" in sys.modules:
         return None
@@ -234,8 +234,8 @@ def managed_server(settings=None) -> ManagedServer:
     from hubwatch.config.settings import get_settings
 
     settings = settings or get_settings()
-    return ManagedServer(settings.data_dir, port=settings.prefect_server.port,
-                         start_timeout=settings.prefect_server.start_timeout)
+    return ManagedServer(settings.data_dir, port=settings.prefect.port,
+                         start_timeout=settings.prefect.start_timeout)
 
 
 def answers(state: ServerState, timeout: float = 2.0) -> bool:

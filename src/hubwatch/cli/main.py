@@ -9,6 +9,7 @@ commands (export, report, ``sql --analyst``) connect as an analyst login instead
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import subprocess
@@ -19,9 +20,10 @@ from typing import Annotated, Optional
 import typer
 
 # Before Prefect is imported: a temporary API server may take long to start on a busy
-# 2-core machine (default 20 s), and no telemetry leaves the machine.
+# 2-core machine (default 20 s), and no telemetry leaves the machine (server or client).
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")  # Prefect's client-side telemetry too
 from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -33,12 +35,39 @@ app = typer.Typer(help="hubwatch: track China's innovation hubs and the 15th Fiv
 db_app = typer.Typer(help="The database: embedded server lifecycle and migrations.",
                      no_args_is_help=True)
 app.add_typer(db_app, name="db")
+
 server_app = typer.Typer(help="The managed local Prefect server flow commands use when "
                               "PREFECT_API_URL is unset.", no_args_is_help=True)
 app.add_typer(server_app, name="server")
 # Messages carry user text (patterns, URLs, titles with brackets): never read as markup.
 console = Console(stderr=True, markup=False, highlight=False)
 out = Console(markup=False, highlight=False)
+
+
+#: Set by the ``hubwatch`` entry point (hubwatch.__main__): this process is the command
+#: and ends with it. Unset when the app is called in-process (tests' CliRunner).
+ENTRY_POINT = False
+
+
+def pause_collector() -> None:
+    """Pause the cyclic garbage collector while a command imports its heavy modules
+    (entry point only; see hubwatch.__main__)."""
+    if ENTRY_POINT:
+        gc.disable()
+
+
+def resume_collector() -> None:
+    """Resume it, the objects imported so far kept out of its passes (``gc.freeze``)."""
+    if ENTRY_POINT and not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+
+
+@app.callback()
+def _startup() -> None:
+    # Runs before every command: the CLI's own imports are done (no docstring: it would
+    # become the app's help).
+    resume_collector()
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -126,14 +155,18 @@ def _prepare_flow() -> None:
     With ``HUBWATCH_PREFECT_SERVER=temporary`` Prefect's temporary server is started by
     the flow run instead (:func:`_run_flow`).
     """
+    from hubwatch.flows.lifetime import import_prefect_in_background
     from hubwatch.flows.server import ServerError, connect_client
 
+    pause_collector()  # resumed by _run_flow once Prefect and the flows are imported
     _check_config()
     try:
         managed = connect_client(wait=False)
     except ServerError as exc:
         _fail(f"Prefect server: {exc}")
+    importing = import_prefect_in_background()  # while the database is prepared
     _prepare_db()
+    importing.join()
     if managed is not None:
         server, state = managed
         try:
@@ -145,9 +178,10 @@ def _prepare_flow() -> None:
 def _run_flow(flow, **params) -> dict:
     """Run a flow in this process with a progress bar; print the summary table."""
     from hubwatch.flows import orchestration
-    from hubwatch.flows.lifetime import start_temporary_server
+    from hubwatch.flows.lifetime import command_flow_settings, start_temporary_server
 
     start_temporary_server()  # only without a server: dies with this process, SIGKILL included
+    resume_collector()
 
     with Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
                   _CountColumn(), TimeElapsedColumn(), console=console,
@@ -162,7 +196,8 @@ def _run_flow(flow, **params) -> dict:
 
         orchestration.progress_hook = hook
         try:
-            result = flow(**params)
+            with command_flow_settings():
+                result = flow(**params)
         finally:
             orchestration.progress_hook = None
     _summary_table(flow.name, result)
@@ -523,7 +558,7 @@ def server_status():
     if api_url_configured():
         out.print("flow commands use PREFECT_API_URL (set in the environment or the Prefect "
                   "profile), not this server")
-    elif get_settings().prefect_server.mode == "temporary":
+    elif get_settings().prefect.mode == "temporary":
         out.print("flow commands use Prefect's temporary server (HUBWATCH_PREFECT_SERVER=temporary)")
 
 
