@@ -359,6 +359,7 @@ def serve():
     from hubwatch.flows.lifetime import start_temporary_server
 
     start_temporary_server()
+    resume_collector()  # paused by _prepare_flow; serve runs for long
     serve_all()
 
 
