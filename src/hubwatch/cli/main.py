@@ -145,9 +145,10 @@ def _check_config() -> list[str]:
             f"({sum(1 for a in alerts if a.active)} active)"]
 
 
-def _prepare_flow() -> None:
+def _prepare_flow(*, parses: bool = True) -> None:
     """Before a flow command's flow: the config checked, the Prefect API chosen, the
-    database migrated.
+    database migrated; with ``parses`` (the flow extracts pages) a parse worker started
+    first, so its start runs alongside the rest (hubwatch.text.worker).
 
     Without ``PREFECT_API_URL`` the managed Prefect server (hubwatch.flows.server) is
     started if none runs, or reused, and this process's client pointed at it; a server
@@ -159,6 +160,8 @@ def _prepare_flow() -> None:
     from hubwatch.flows.server import ServerError, connect_client
 
     pause_collector()  # resumed by _run_flow once Prefect and the flows are imported
+    if parses:
+        _prestart_parser()
     _check_config()
     try:
         managed = connect_client(wait=False)
@@ -173,6 +176,13 @@ def _prepare_flow() -> None:
             server.wait_ready(state)
         except ServerError as exc:
             _fail(f"Prefect server: {exc}")
+
+
+def _prestart_parser() -> None:
+    from hubwatch.config.settings import get_settings
+    from hubwatch.text.worker import ParseLimits, shared_pool
+
+    shared_pool(ParseLimits.from_settings(get_settings().parse)).prestart()
 
 
 def _run_flow(flow, **params) -> dict:
@@ -270,7 +280,7 @@ def reprocess(
     since: Annotated[Optional[dt.datetime], typer.Option(formats=["%Y-%m-%d"], help="Only versions captured since (Asia/Shanghai).")] = None,
 ):
     """Re-match stored versions after a watch-list change (and re-extract with --extract)."""
-    _prepare_flow()
+    _prepare_flow(parses=extract)
     from hubwatch.flows.orchestration import reprocess as reprocess_flow
 
     _run_flow(reprocess_flow, extract=extract, since=since.date() if since else None)
@@ -354,7 +364,7 @@ def _page_table(record: dict) -> None:
 @app.command()
 def serve():
     """Serve the deployments of prefect.yaml from this process (schedules stay active)."""
-    _prepare_flow()
+    _prepare_flow(parses=False)  # flow runs parse in child processes of their own
     from hubwatch.flows.deployments import serve_all
     from hubwatch.flows.lifetime import start_temporary_server
 
