@@ -134,7 +134,7 @@ def _check_config() -> list[str]:
     try:
         sources = load_sources(settings.sources_file)
         watchlist = load_watchlist(settings.watchlist_file)
-        Matcher(watchlist)  # names that collide once folded are the matcher's to find
+        Matcher.shared(watchlist)  # names that collide once folded are the matcher's to find
         alerts = load_alerts(settings.alerts_file)
     except ConfigError as exc:
         _fail(f"config: {exc}")
