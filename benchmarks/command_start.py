@@ -8,7 +8,8 @@ every request. With a fresh ``HUBWATCH_DATA_DIR`` (and ``PREFECT_HOME``), ``hubw
   managed Prefect server (hubwatch.flows.server);
 * **later**: the Prefect server runs; the embedded PostgreSQL has stopped with the previous
   command (nobody held it) and starts again. That start, the migration check and the
-  analytics refresh at the end of the run are part of every command.
+  analytics refresh at the end of the run are part of every command (``--keep-db``:
+  ``hubwatch db start`` first, so PostgreSQL stays up between the commands).
 
 Per run it prints the wall time, the **fixed cost** (process start to the local server's
 first request: robots.txt), the time after the last request to the exit, and the CPU
@@ -20,7 +21,7 @@ the anchor. The managed server is stopped at the end.
 
 Usage::
 
-    .venv/bin/python benchmarks/command_start.py [--runs 3] [--temporary]
+    .venv/bin/python benchmarks/command_start.py [--runs 3] [--temporary] [--keep-db]
 
 The machine's load average is printed before and after: on a busy machine every figure
 grows; compare CPU seconds across machines.
@@ -92,6 +93,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="commands in a row (the first, then later ones)")
     parser.add_argument("--temporary", action="store_true",
                         help="also one run with HUBWATCH_PREFECT_SERVER=temporary (the anchor)")
+    parser.add_argument("--keep-db", action="store_true",
+                        help="`hubwatch db start` first: later commands find PostgreSQL running")
     args = parser.parse_args()
     site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Site)
     threading.Thread(target=site.serve_forever, daemon=True).start()
@@ -104,6 +107,9 @@ def main() -> None:
     print(f"{'command':<22}{'wall s':>8}{'fixed s':>9}{'fetch s':>9}{'after s':>9}"
           f"{'wall-fetch':>11}{'cpu s':>7}  target")
     rows = []
+    if args.keep_db:
+        subprocess.run([sys.executable, "-m", "hubwatch", "db", "start"], env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for i in range(args.runs):
             rows.append(("first (managed)" if i == 0 else f"later #{i} (managed)", run_once(url, env, log)))
