@@ -152,6 +152,8 @@ class ManagedServer:
     def stop(self, timeout: float = 20.0) -> bool:
         """Stop the recorded server (SIGTERM to its session, SIGKILL after ``timeout``
         seconds) and remove the state file. Returns False if none ran."""
+        if not self.state_file.exists():  # never started here: no folder made for a lock
+            return False
         with _FileLock(self.lock_file, self.start_timeout):
             state = self.recorded()
             if state is not None:
