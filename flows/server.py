@@ -23,6 +23,10 @@ Rules this manager follows (they mirror the embedded PostgreSQL's, models/embedd
   started together, the second finds the first one's record and waits for that server.
   The lock covers reading the record and spawning only; waiting for the server to answer
   happens outside it, so a command can prepare its database meanwhile.
+* **PostgreSQL kept with it.** With the embedded PostgreSQL, the server holds a lease on
+  it (an inherited, locked lease file: models/embedded.py): the database stays up while
+  the Prefect server runs, so a later command starts neither. ``hubwatch server stop``
+  lets it stop once no command uses it; ``hubwatch db stop`` stops both.
 * This module does not import Prefect: a command that reuses a running server pays for
   nothing but one HTTP request here.
 """
@@ -90,10 +94,16 @@ class ManagedServer:
         data_dir: ``HUBWATCH_DATA_DIR``.
         port: TCP port a server started now listens on; 0: a free one.
         start_timeout: seconds to wait for a started server to answer, and for the lock.
+        lease_dir: the embedded PostgreSQL's run folder, or None (``DATABASE_URL``): a
+            server started now holds a lease on it (models/embedded.py), so the embedded
+            PostgreSQL stays up while the Prefect server runs and later commands find both
+            running; it stops once the Prefect server is stopped and no command uses it.
     """
 
-    def __init__(self, data_dir: Path, *, port: int = 0, start_timeout: float = 180.0) -> None:
+    def __init__(self, data_dir: Path, *, port: int = 0, start_timeout: float = 180.0,
+                 lease_dir: Path | None = None) -> None:
         self.folder = Path(data_dir) / "prefect"
+        self.lease_dir = lease_dir
         self.state_file = self.folder / "server.json"
         self.lock_file = self.folder / "start.lock"
         self.log_file = self.folder / "server.log"
@@ -170,14 +180,22 @@ class ManagedServer:
         auth = f"{_AUTH_USER}:{secrets.token_urlsafe(32)}"
         log = os.open(self.log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         os.chmod(self.log_file, 0o600)
+        lease = None
+        if self.lease_dir is not None:
+            from hubwatch.models.embedded import open_lease
+
+            lease = open_lease(self.lease_dir)
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
                  "--port", str(port)],
                 env=self._server_env(auth), cwd=self.folder, stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True, umask=0o077)
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True, umask=0o077,
+                pass_fds=() if lease is None else (lease,))
         finally:
             os.close(log)
+            if lease is not None:
+                os.close(lease)  # the server's copy holds the lease now
         state = ServerState(pid=proc.pid, port=port, create_time=_create_time(proc.pid) or 0.0,
                             started_at=time.time(), auth_string=auth)
         _write_private(self.state_file, json.dumps(asdict(state)))
@@ -236,8 +254,10 @@ def managed_server(settings=None) -> ManagedServer:
     from hubwatch.config.settings import get_settings
 
     settings = settings or get_settings()
+    embedded = settings.database_url is None
     return ManagedServer(settings.data_dir, port=settings.prefect.port,
-                         start_timeout=settings.prefect.start_timeout)
+                         start_timeout=settings.prefect.start_timeout,
+                         lease_dir=settings.data_dir / "run" if embedded else None)
 
 
 def answers(state: ServerState, timeout: float = 2.0) -> bool:
