@@ -6,10 +6,10 @@ every request. With a fresh ``HUBWATCH_DATA_DIR`` (and ``PREFECT_HOME``), ``hubw
 
 * **first**: it creates the embedded PostgreSQL cluster, migrates it and starts the
   managed Prefect server (hubwatch.flows.server);
-* **later**: the Prefect server runs; the embedded PostgreSQL has stopped with the previous
-  command (nobody held it) and starts again. That start, the migration check and the
-  analytics refresh at the end of the run are part of every command (``--keep-db``:
-  ``hubwatch db start`` first, so PostgreSQL stays up between the commands).
+* **later**: the Prefect server runs, and so does the embedded PostgreSQL (the Prefect
+  server holds a lease on it). The migration check and the analytics refresh at the end
+  of the run are part of every command. ``--keep-db`` runs ``hubwatch db start`` first
+  (the same for later commands; the first then finds PostgreSQL running).
 
 Per run it prints the wall time, the **fixed cost** (process start to the local server's
 first request: robots.txt), the time after the last request to the exit, and the CPU
