@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field, SecretStr
@@ -177,6 +178,23 @@ class ScheduleSettings(_Section):
         None, description="The deployments file; default ./prefect.yaml, else the one in the project checkout.")
 
 
+class PrefectServerSettings(_Section):
+    """Which Prefect API a flow command uses when ``PREFECT_API_URL`` names none
+    (hubwatch.flows.server)."""
+
+    mode: Literal["managed", "temporary"] = Field(
+        "managed", validation_alias="HUBWATCH_PREFECT_SERVER",
+        description="managed: start hubwatch's local Prefect server once (HUBWATCH_DATA_DIR/prefect/) "
+                    "and reuse it from later commands; temporary: Prefect's temporary server, started "
+                    "by each command and stopped with it (env HUBWATCH_PREFECT_SERVER).")
+    port: int = Field(
+        0, ge=0, le=65535, validation_alias="HUBWATCH_PREFECT_SERVER_PORT",
+        description="TCP port on 127.0.0.1 the managed server listens on when started; 0: a free one.")
+    start_timeout: float = Field(
+        180.0, gt=0, validation_alias="HUBWATCH_PREFECT_SERVER_START_TIMEOUT",
+        description="Longest wait for the managed server to answer after it is started, seconds.")
+
+
 class Settings(BaseSettings):
     """Process-wide settings. Environment names are the field names upper-cased with the
     ``HUBWATCH_`` prefix, except ``DATABASE_URL`` which is read as is; the sections read
@@ -202,6 +220,8 @@ class Settings(BaseSettings):
                                        description="Analyst limits, lock waits, the embedded server.")
     attachments: AttachmentSettings = Field(default_factory=AttachmentSettings,
                                             description="Limits of attachment files.")
+    prefect: PrefectServerSettings = Field(
+        default_factory=PrefectServerSettings, description="The Prefect API server flow commands use.")
 
     analyst_database_url: SecretStr | None = Field(
         default=None,

@@ -245,6 +245,14 @@ def take_lease(run_dir: Path) -> None:
     key = str(Path(run_dir).resolve())
     if key in _held_leases:
         return
+    _held_leases[key] = open_lease(run_dir)
+
+
+def open_lease(run_dir: Path) -> int:
+    """A new lease on the server of ``run_dir``: the descriptor (close-on-exec) of its
+    locked file. The lease lives while any process holds that open file: hand it to a
+    long-lived child (``subprocess.Popen(pass_fds=...)``), close it here, and the server
+    stays up while the child lives (hubwatch.flows.server: the managed Prefect server)."""
     leases = Path(run_dir) / "leases"
     leases.mkdir(parents=True, exist_ok=True)
     name = f"{os.getpid()}-{secrets.token_hex(4)}"
@@ -252,7 +260,7 @@ def take_lease(run_dir: Path) -> None:
     fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
     os.rename(tmp, leases / name)
-    _held_leases[key] = fd
+    return fd
 
 
 def release_lease(run_dir: Path) -> None:

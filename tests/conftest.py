@@ -19,6 +19,10 @@ from pathlib import Path
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="hubwatch-prefect-"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+# Flow commands in tests (in-process or children) never leave a managed Prefect server
+# running: without a URL they use Prefect's temporary server. Tests of the managed server
+# ask for it (tests/e2e/test_managed_server.py).
+os.environ.setdefault("HUBWATCH_PREFECT_SERVER", "temporary")
 
 import pytest
 from sqlalchemy import create_engine, text

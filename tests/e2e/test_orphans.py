@@ -33,7 +33,8 @@ def test_killed_flow_command_leaves_no_prefect_server(tmp_path):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("PREFECT_API") and k not in ("DATABASE_URL",)}
     env.update(HUBWATCH_DATA_DIR=str(tmp_path / "data"), PREFECT_HOME=str(tmp_path / "prefect"),
-               PREFECT_SERVER_ANALYTICS_ENABLED="false", HUBWATCH_RETRIES="0")
+               PREFECT_SERVER_ANALYTICS_ENABLED="false", HUBWATCH_RETRIES="0",
+               HUBWATCH_PREFECT_SERVER="temporary")  # the server that dies with the command
     # Port 9 (discard) refuses at once: the run itself is short, the server start is not.
     proc = subprocess.Popen([sys.executable, "-m", "hubwatch", "ingest", "--url",
                              "http://127.0.0.1:9/nothing.html"], cwd=REPO, env=env,

@@ -118,10 +118,16 @@ class PrefectServer:
 
 
 def base_env() -> dict[str, str]:
-    """This process's environment without hubwatch/Prefect settings, plus ``QUIET``."""
+    """This process's environment without hubwatch/Prefect settings, plus ``QUIET``.
+
+    Without ``PREFECT_API_URL`` a flow command uses Prefect's temporary server (it ends
+    with the command), never a managed server that would outlive the test: a test that
+    wants one sets ``HUBWATCH_PREFECT_SERVER=managed`` and stops it.
+    """
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PREFECT_", "HUBWATCH_")) and k != "DATABASE_URL"}
-    return env | QUIET | {"PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+    return env | QUIET | {"PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1",
+                          "HUBWATCH_PREFECT_SERVER": "temporary"}
 
 
 def hubwatch(*args: str) -> list[str]:

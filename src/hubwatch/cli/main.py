@@ -9,6 +9,7 @@ commands (export, report, ``sql --analyst``) connect as an analyst login instead
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import subprocess
@@ -19,9 +20,10 @@ from typing import Annotated, Optional
 import typer
 
 # Before Prefect is imported: a temporary API server may take long to start on a busy
-# 2-core machine (default 20 s), and no telemetry leaves the machine.
+# 2-core machine (default 20 s), and no telemetry leaves the machine (server or client).
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")  # Prefect's client-side telemetry too
 from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -33,9 +35,39 @@ app = typer.Typer(help="hubwatch: track China's innovation hubs and the 15th Fiv
 db_app = typer.Typer(help="The database: embedded server lifecycle and migrations.",
                      no_args_is_help=True)
 app.add_typer(db_app, name="db")
+
+server_app = typer.Typer(help="The managed local Prefect server flow commands use when "
+                              "PREFECT_API_URL is unset.", no_args_is_help=True)
+app.add_typer(server_app, name="server")
 # Messages carry user text (patterns, URLs, titles with brackets): never read as markup.
 console = Console(stderr=True, markup=False, highlight=False)
 out = Console(markup=False, highlight=False)
+
+
+#: Set by the ``hubwatch`` entry point (hubwatch.__main__): this process is the command
+#: and ends with it. Unset when the app is called in-process (tests' CliRunner).
+ENTRY_POINT = False
+
+
+def pause_collector() -> None:
+    """Pause the cyclic garbage collector while a command imports its heavy modules
+    (entry point only; see hubwatch.__main__)."""
+    if ENTRY_POINT:
+        gc.disable()
+
+
+def resume_collector() -> None:
+    """Resume it, the objects imported so far kept out of its passes (``gc.freeze``)."""
+    if ENTRY_POINT and not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+
+
+@app.callback()
+def _startup() -> None:
+    # Runs before every command: the CLI's own imports are done (no docstring: it would
+    # become the app's help).
+    resume_collector()
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -102,7 +134,7 @@ def _check_config() -> list[str]:
     try:
         sources = load_sources(settings.sources_file)
         watchlist = load_watchlist(settings.watchlist_file)
-        Matcher(watchlist)  # names that collide once folded are the matcher's to find
+        Matcher.shared(watchlist)  # names that collide once folded are the matcher's to find
         alerts = load_alerts(settings.alerts_file)
     except ConfigError as exc:
         _fail(f"config: {exc}")
@@ -113,12 +145,53 @@ def _check_config() -> list[str]:
             f"({sum(1 for a in alerts if a.active)} active)"]
 
 
+def _prepare_flow(*, parses: bool = True) -> None:
+    """Before a flow command's flow: the config checked, the Prefect API chosen, the
+    database migrated; with ``parses`` (the flow extracts pages) a parse worker started
+    first, so its start runs alongside the rest (hubwatch.text.worker).
+
+    Without ``PREFECT_API_URL`` the managed Prefect server (hubwatch.flows.server) is
+    started if none runs, or reused, and this process's client pointed at it; a server
+    that has to start does so while the database is prepared, and is waited for last.
+    With ``HUBWATCH_PREFECT_SERVER=temporary`` Prefect's temporary server is started by
+    the flow run instead (:func:`_run_flow`).
+    """
+    from hubwatch.flows.lifetime import import_prefect_in_background
+    from hubwatch.flows.server import ServerError, connect_client
+
+    pause_collector()  # resumed by _run_flow once Prefect and the flows are imported
+    if parses:
+        _prestart_parser()
+    _check_config()
+    try:
+        managed = connect_client(wait=False)
+    except ServerError as exc:
+        _fail(f"Prefect server: {exc}")
+    importing = import_prefect_in_background()  # while the database is prepared
+    _prepare_db()
+    importing.join()
+    if managed is not None:
+        server, state = managed
+        try:
+            server.wait_ready(state)
+        except ServerError as exc:
+            _fail(f"Prefect server: {exc}")
+
+
+def _prestart_parser() -> None:
+    from hubwatch.config.settings import get_settings
+    from hubwatch.text.worker import ParseLimits, shared_pool
+
+    shared_pool(ParseLimits.from_settings(get_settings().parse)).prestart()
+
+
 def _run_flow(flow, **params) -> dict:
     """Run a flow in this process with a progress bar; print the summary table."""
     from hubwatch.flows import orchestration
-    from hubwatch.flows.lifetime import start_temporary_server
+    from hubwatch.flows.lifetime import command_flow_settings, start_temporary_server
 
-    start_temporary_server()  # dies with this process, SIGKILL included
+    start_temporary_server()  # only without a server: dies with this process, SIGKILL included
+    resume_collector()
 
     with Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
                   _CountColumn(), TimeElapsedColumn(), console=console,
@@ -133,7 +206,8 @@ def _run_flow(flow, **params) -> dict:
 
         orchestration.progress_hook = hook
         try:
-            result = flow(**params)
+            with command_flow_settings():
+                result = flow(**params)
         finally:
             orchestration.progress_hook = None
     _summary_table(flow.name, result)
@@ -166,8 +240,7 @@ def _summary_table(name: str, counts: dict) -> None:
 @app.command()
 def run(max_pages: Annotated[Optional[int], typer.Option(help="Pages per source at most.")] = None):
     """Run the main job now: crawl every active source (the `nightly` flow)."""
-    _check_config()
-    _prepare_db()
+    _prepare_flow()
     from hubwatch.flows.orchestration import nightly
 
     _run_flow(nightly, max_pages=max_pages)
@@ -183,8 +256,7 @@ def ingest(
                                           "each candidate URL, a tab, and the endpoint that found it.")] = False,
 ):
     """Crawl by hand: named sources and/or exactly the given URLs (the `ingest` flow)."""
-    _check_config()
-    _prepare_db()
+    _prepare_flow()
     from hubwatch.flows.orchestration import ingest as ingest_flow
 
     result = _run_flow(ingest_flow, sources=source, urls=url, max_pages=max_pages,
@@ -196,8 +268,7 @@ def ingest(
 @app.command("import-warc")
 def import_warc(files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False)]):
     """Backfill from WARC files: each archived response is a fetch at its archive date."""
-    _check_config()
-    _prepare_db()
+    _prepare_flow()
     from hubwatch.flows.orchestration import import_warc as warc_flow
 
     _run_flow(warc_flow, paths=[str(f.resolve()) for f in files])
@@ -209,8 +280,7 @@ def reprocess(
     since: Annotated[Optional[dt.datetime], typer.Option(formats=["%Y-%m-%d"], help="Only versions captured since (Asia/Shanghai).")] = None,
 ):
     """Re-match stored versions after a watch-list change (and re-extract with --extract)."""
-    _check_config()
-    _prepare_db()
+    _prepare_flow(parses=extract)
     from hubwatch.flows.orchestration import reprocess as reprocess_flow
 
     _run_flow(reprocess_flow, extract=extract, since=since.date() if since else None)
@@ -294,12 +364,12 @@ def _page_table(record: dict) -> None:
 @app.command()
 def serve():
     """Serve the deployments of prefect.yaml from this process (schedules stay active)."""
-    _check_config()
-    _prepare_db()
+    _prepare_flow(parses=False)  # flow runs parse in child processes of their own
     from hubwatch.flows.deployments import serve_all
     from hubwatch.flows.lifetime import start_temporary_server
 
     start_temporary_server()
+    resume_collector()  # paused by _prepare_flow; serve runs for long
     serve_all()
 
 
@@ -404,10 +474,12 @@ def db_start():
 
 @db_app.command("stop")
 def db_stop():
-    """Stop the embedded server running on HUBWATCH_DATA_DIR (ends other processes' sessions)."""
+    """Stop the embedded server running on HUBWATCH_DATA_DIR (ends other processes' sessions)
+    and the managed Prefect server of that folder."""
     from hubwatch.config.settings import get_settings
     from hubwatch.models.embedded import EmbeddedPostgres
 
+    _server_stop()
     stopped = EmbeddedPostgres(get_settings().data_dir).stop()
     out.print("stopped" if stopped else "no embedded server was running")
 
@@ -440,6 +512,72 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head"):
     except EmbeddedError as exc:
         _fail(f"embedded PostgreSQL: {exc}")
     out.print(f"database at {revision}")
+
+
+# -- the managed Prefect server -----------------------------------------------------------
+
+@server_app.command("start")
+def server_start():
+    """Start the managed Prefect server of HUBWATCH_DATA_DIR (or find it running) and wait
+    until it answers; it runs until `hubwatch server stop` or `hubwatch db stop`."""
+    from hubwatch.flows.server import ServerError, managed_server
+
+    server = managed_server()
+    try:
+        state = server.acquire()
+    except ServerError as exc:
+        _fail(f"Prefect server: {exc}")
+    out.print(f"Prefect server running: {state.api_url}, pid {state.pid} "
+              f"(database {server.database}, log {server.log_file}, "
+              f"secret in {server.state_file})", soft_wrap=True)
+
+
+@server_app.command("stop")
+def server_stop():
+    """Stop the managed Prefect server of HUBWATCH_DATA_DIR (SIGTERM, then SIGKILL)."""
+    _server_stop()
+
+
+def _server_stop() -> None:
+    from hubwatch.flows.server import ServerError, managed_server
+
+    try:
+        stopped = managed_server().stop()
+    except ServerError as exc:
+        _fail(f"Prefect server: {exc}")
+    out.print("Prefect server stopped" if stopped else "no Prefect server was running")
+
+
+@server_app.command("status")
+def server_status():
+    """Whether the managed Prefect server runs: its URL, pid and uptime; and which server
+    flow commands use."""
+    import time
+
+    from hubwatch.config.settings import get_settings
+    from hubwatch.flows.server import answers, api_url_configured, managed_server
+
+    server = managed_server()
+    state = server.recorded()
+    if state is None:
+        out.print(f"Prefect server of {get_settings().data_dir}: not running")
+    else:
+        what = "running" if answers(state) else "starting (not answering yet)"
+        uptime = _duration(time.time() - state.started_at)
+        out.print(f"Prefect server of {get_settings().data_dir}: {what}, {state.api_url}, "
+                  f"pid {state.pid}, up {uptime} (secret in {server.state_file})", soft_wrap=True)
+    if api_url_configured():
+        out.print("flow commands use PREFECT_API_URL (set in the environment or the Prefect "
+                  "profile), not this server")
+    elif get_settings().prefect.mode == "temporary":
+        out.print("flow commands use Prefect's temporary server (HUBWATCH_PREFECT_SERVER=temporary)")
+
+
+def _duration(seconds: float) -> str:
+    """``1h 02m 03s`` / ``2m 03s`` / ``3s``."""
+    s = int(max(seconds, 0))
+    h, m = divmod(s // 60, 60)
+    return f"{h}h {m:02d}m {s % 60:02d}s" if h else f"{m}m {s % 60:02d}s" if m else f"{s}s"
 
 
 def _register_extras() -> None:

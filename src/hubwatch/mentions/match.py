@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import unicodedata
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
@@ -424,6 +425,10 @@ _NUMERAL[[ord(c) for c in _CJK_NUMERALS]] = True
 ANCHOR_WINDOW = 100
 
 
+_shared: dict[str, Matcher] = {}  # content hash -> matcher (Matcher.shared)
+_shared_lock = threading.Lock()
+
+
 class Matcher:
     """Finds watch-list mentions; build once per watch-list and reuse (thread-safe to read).
 
@@ -434,6 +439,22 @@ class Matcher:
     watch-list fold to the same search string, or a string folds to nothing: the folding is the
     matcher's, so this rule of the watch-list is checked here.
     """
+
+    @classmethod
+    def shared(cls, watchlist: Watchlist) -> Matcher:
+        """The matcher of ``watchlist``'s content, built once per process and reused (a
+        build takes a few tenths of a second: the config check, the run and each of its
+        batches share one). Raises ``ConfigError`` like the constructor."""
+        key = watchlist.content_hash
+        with _shared_lock:
+            found = _shared.get(key)
+        if found is None:
+            found = cls(watchlist)
+            with _shared_lock:
+                _shared[key] = found
+                while len(_shared) > 8:  # tests build many watch-lists: keep the latest
+                    _shared.pop(next(iter(_shared)))
+        return found
 
     def __init__(self, watchlist: Watchlist) -> None:
         self.watchlist = watchlist

@@ -285,7 +285,7 @@ class Pipeline:
         self.sessions = session_factory
         self.settings = settings or get_settings()
         self.sources = {s.slug: s for s in sources}
-        self.matcher = Matcher(watchlist)
+        self.matcher = Matcher.shared(watchlist)
         self.run_id = run_id
         self.counts = RunCounts()
         self.recheck = RecheckPolicy.from_settings(self.settings)

@@ -50,7 +50,7 @@ def load_config(settings: Settings | None = None) -> tuple[list[SourceConfig], W
     """
     settings = settings or get_settings()
     sources, watchlist = load_sources(settings.sources_file), load_watchlist(settings.watchlist_file)
-    Matcher(watchlist)  # the matcher owns the folding: it checks the names before any run opens
+    Matcher.shared(watchlist)  # the matcher owns the folding: it checks the names before any run opens
     return sources, watchlist
 
 

@@ -1,0 +1,54 @@
+"""The managed Prefect server's state file (hubwatch.flows.server): a record counts only
+while its process lives *and* started when recorded (a reused pid never passes for the
+server); the file is the owner's alone. No server is started here."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import psutil
+
+from hubwatch.flows.server import ManagedServer, ServerState, _write_private
+
+
+def record(server: ManagedServer, pid: int, create_time: float) -> None:
+    server.folder.mkdir(parents=True, exist_ok=True)
+    _write_private(server.state_file, json.dumps(dict(
+        pid=pid, port=9, create_time=create_time, started_at=0.0, auth_string="hubwatch:x")))
+
+
+def test_a_record_counts_only_for_its_own_process(tmp_path):
+    server = ManagedServer(tmp_path)
+    assert server.recorded() is None  # no file
+    me = psutil.Process()
+    record(server, me.pid, me.create_time())
+    assert server.recorded() == ServerState(me.pid, 9, me.create_time(), 0.0, "hubwatch:x")
+    record(server, me.pid, me.create_time() - 3600)  # same pid, another process's start
+    assert server.recorded() is None
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    record(server, child.pid, 0.0)  # a process that has ended
+    assert server.recorded() is None
+
+
+def test_state_file_is_private_and_holds_no_secret_in_repr(tmp_path):
+    server = ManagedServer(tmp_path)
+    me = psutil.Process()
+    record(server, me.pid, me.create_time())
+    assert stat.S_IMODE(os.stat(server.state_file).st_mode) == 0o600
+    state = server.recorded()
+    assert "hubwatch:x" not in repr(state)
+    assert state.client_env() == {"PREFECT_API_URL": "http://127.0.0.1:9/api",
+                                  "PREFECT_API_AUTH_STRING": "hubwatch:x"}
+    assert server.running() is None  # nothing answers on port 9
+
+
+def test_stop_without_a_server_removes_a_stale_record(tmp_path):
+    server = ManagedServer(tmp_path)
+    record(server, 2 ** 22 + 1, 0.0)  # above the default pid_max: no such process
+    assert server.stop() is False
+    assert not server.state_file.exists()
