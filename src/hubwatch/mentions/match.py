@@ -407,19 +407,32 @@ class _Scan:
         return self.norm.original(hit.start, hit.end)
 
 
-# Boundary tests as arrays: flags of each searched string, and which code points are Latin word
-# characters or CJK numerals (code points from _WORD_LIMIT up are neither: _is_word holds only
-# below U+2E80).
-_LATIN_START, _LATIN_END, _NUMERAL_START, _NUMERAL_END = 1, 2, 4, 8
+# Boundary tests as arrays: of each code point below _WORD_LIMIT, whether it is a Latin word
+# character (_LATIN) or a CJK numeral (_NUMERAL); code points from _WORD_LIMIT up are neither
+# (_is_word holds only below U+2E80). Of each searched string, which of these its first and its
+# last character must not touch (Latin ends sit on word boundaries, CJK numeral ends on numeral
+# boundaries: 十五五 is not inside 二十五五).
+_LATIN, _NUMERAL = 1, 2
 _WORD_LIMIT = 0xA000
-_WORD = np.array([_is_word(chr(c)) for c in range(_WORD_LIMIT)] + [False])
-_NUMERAL = np.zeros(_WORD_LIMIT + 1, dtype=bool)
-_NUMERAL[[ord(c) for c in _CJK_NUMERALS]] = True
+_CHARACTER_CLASS = np.array([_LATIN * _is_word(chr(c)) | _NUMERAL * (chr(c) in _CJK_NUMERALS)
+                             for c in range(_WORD_LIMIT)] + [0], dtype=np.uint8)
+# What a searched string is (bits, several when one string is several things), times 4, and the
+# table from that plus its boundary failures (_LATIN, _NUMERAL) to what it counts as: a context
+# word needs only its Latin boundaries, a pattern all of them.
+_CONTEXT_WORD, _NAME, _EXCLUSION = 1, 2, 4
+_COUNTS_AS = np.array([(kind & _CONTEXT_WORD) * (not bad & _LATIN) | (kind & (_NAME | _EXCLUSION)) * (not bad)
+                       for kind in range(8) for bad in range(4)], dtype=np.uint8)
 
 
-def _boundary_flags(key: str) -> int:
-    return (_LATIN_START * _is_word(key[0]) | _LATIN_END * _is_word(key[-1])
-            | _NUMERAL_START * (key[0] in _CJK_NUMERALS) | _NUMERAL_END * (key[-1] in _CJK_NUMERALS))
+def _ends_class(key: str, end: int) -> int:
+    return _LATIN * _is_word(key[end]) | _NUMERAL * (key[end] in _CJK_NUMERALS)
+
+
+# Mentions are built by setting their fields in their ``__dict__`` (what the frozen dataclass's
+# __init__ does, one object.__setattr__ call per field, four times slower): only while Mention
+# stays a plain frozen dataclass of these fields, without __post_init__ or slots, which
+# test_match checks.
+_new_mention = object.__new__
 
 
 # Near evidence for an ambiguous name: anchors and vetoes within this many normalised characters
@@ -480,26 +493,30 @@ class Matcher:
         self._contexts = [_Context(context_words[key], tuple(roles)) for key, roles in context_roles.items()]
         self._longest = max((p.length for p in self._patterns), default=0)
         self._context_reach = max(map(len, context_roles), default=0)  # longest context word
-        self._is_name = np.array([p.kind != "exclude" for p in self._patterns] or [False])
-        self._is_acronym = np.array([p.kind == "acronym" for p in self._patterns] or [False])
-        self._latin_start = np.array([p.latin_start for p in self._patterns] or [False])
         self._build_search(keys, list(context_roles))
 
     def _build_search(self, keys: list[str], context_keys: list[str]) -> None:
         """One automaton for every string searched for: names, acronyms, exclusions and context
-        words, so that a text is scanned once (ahocorasick_rs: a DFA, its cost barely grows
+        words, so that a text is scanned once (ahocorasick_rs: its compact NFA, whose cost barely grows
         with the number of strings). For each string: its pattern and its context word (-1:
-        none; a string can be both) and its boundary flags."""
+        none; a string can be both), what it is (``_COUNTS_AS``) and its boundary classes."""
         index = {key: i for i, key in enumerate(dict.fromkeys([*keys, *context_keys]))}
-        self._word_pattern = np.full(len(index) or 1, -1, dtype=np.int64)
+        size = len(index) or 1
+        self._word_pattern = np.full(size, -1, dtype=np.int64)
         self._word_pattern[[index[key] for key in keys]] = np.arange(len(keys))
-        self._word_context = np.full(len(index) or 1, -1, dtype=np.int64)
+        self._word_context = np.full(size, -1, dtype=np.int64)
         self._word_context[[index[key] for key in context_keys]] = np.arange(len(context_keys))
-        self._word_flags = np.array([_boundary_flags(key) for key in index] or [0], dtype=np.uint8)
+        kinds = np.zeros(size, dtype=np.uint8)
+        kinds[[index[key] for key in context_keys]] |= _CONTEXT_WORD
+        for key, p in zip(keys, self._patterns):
+            kinds[index[key]] |= _EXCLUSION if p.kind == "exclude" else _NAME
+        self._word_kind = kinds * 4
+        self._word_first = np.array([_ends_class(key, 0) for key in index] or [0], dtype=np.uint8)
+        self._word_last = np.array([_ends_class(key, -1) for key in index] or [0], dtype=np.uint8)
         self._search = None
         if index:
             self._search = ahocorasick_rs.AhoCorasick(list(index), matchkind=ahocorasick_rs.MatchKind.Standard,
-                                                      implementation=ahocorasick_rs.Implementation.DFA)
+                                                      implementation=ahocorasick_rs.Implementation.ContiguousNFA)
         # lone surrogates cannot be searched (UTF-8): a character of no key stands in for them
         used = set("".join(index))
         self._stand_in = next(c for c in range(0xE000, 0xF900) if chr(c) not in used)
@@ -549,28 +566,37 @@ class Matcher:
         rejected: dict[int, str] = {}  # id(hit) -> reason
         if any(h.rule is not None for s in scans for h in s.hits):
             rejected = self._judge(scans)
-        out = []
+        out: list[Mention] = []
         for scan in scans:
-            if not scan.hits:
-                continue
-            text, zone = scan.text, scan.zone
-            spans = scan.norm.originals([h.start for h in scan.hits], [h.end for h in scan.hits])
-            # Pages full of names: the sentence ends are found once for the whole text.
-            # Pages full of names: every sentence is found at once (used where needed below).
-            sentences = _Sentences(text) if len(spans) > _SENTENCE_INDEX_FROM else None
-            left = right = 0
-            sentence = ""
-            for hit, (start, end) in zip(scan.hits, spans):
-                if rejected and id(hit) in rejected:
-                    if unanchored is not None:
-                        unanchored.append(Unanchored(hit.entity, hit.alias, text[start:end], start,
-                                                     end, zone, rejected[id(hit)]))
-                    continue
-                if not left <= start < end <= right:  # else: same sentence as before
-                    left, right = sentences.span(start, end) if sentences else sentence_span(text, start, end)
-                    sentence = text[left:right].strip()
-                out.append(Mention(hit.entity, hit.alias, text[start:end], start, end, zone, sentence))
+            if scan.hits:
+                self._records(scan, rejected, out, unanchored)
         return out
+
+    @staticmethod
+    def _records(scan: _Scan, rejected: dict[int, str], out: list[Mention],
+                 unanchored: list[Unanchored] | None) -> None:
+        """Append the mentions of ``scan`` to ``out`` (and its rejected hits to ``unanchored``).
+        A mention is made as ``Mention(...)`` makes it, its fields set in their order, without
+        the frozen dataclass's one ``object.__setattr__`` call per field (``_new_mention``)."""
+        text, zone, hits = scan.text, scan.zone, scan.hits
+        spans = scan.norm.originals([h.start for h in hits], [h.end for h in hits])
+        # Pages full of names: the text's sentence ends are found together (where needed).
+        sentences = _Sentences(text) if len(spans) > _SENTENCE_INDEX_FROM else None
+        left = right = 0
+        sentence = ""
+        for hit, (start, end) in zip(hits, spans):
+            if rejected and id(hit) in rejected:
+                if unanchored is not None:
+                    unanchored.append(Unanchored(hit.entity, hit.alias, text[start:end], start,
+                                                 end, zone, rejected[id(hit)]))
+                continue
+            if not left <= start < end <= right:  # else: same sentence as before
+                left, right = sentences.span(start, end) if sentences else sentence_span(text, start, end)
+                sentence = text[left:right].strip()
+            mention = _new_mention(Mention)
+            mention.__dict__.update(entity=hit.entity, alias=hit.alias, surface=text[start:end], start=start,
+                                    end=end, zone=zone, sentence=sentence)
+            out.append(mention)
 
     def _judge(self, scans: list[_Scan]) -> dict[int, str]:
         """The ambiguous hits that do not count, by ``id(hit)``, with the reason. Word aliases
@@ -716,19 +742,17 @@ class Matcher:
         found = self._found(normalised)
         if found is None:
             return scan
-        starts, ends, words, context_ok, name_ok, gapped = found
-        contexts = self._word_context[words]
-        keep = context_ok & (contexts >= 0)
-        if keep.any():
-            scan.words = (starts[keep], ends[keep], contexts[keep])
-        pids = self._word_pattern[words]
-        keep = name_ok & (pids >= 0)
-        starts, ends, pids, gapped = starts[keep], ends[keep], pids[keep], gapped[keep]
-        names = self._is_name[pids]
-        hits = self._names(scan, starts[names], ends[names], pids[names], gapped[names])
-        if hits and not names.all():
-            names = ~names
-            hits += self._exclusions(scan, hits, starts[names], ends[names], pids[names], gapped[names])
+        starts, ends, words, counts = found
+        rows = np.flatnonzero(counts & _CONTEXT_WORD)
+        if len(rows):
+            scan.words = (starts[rows], ends[rows], self._word_context[words[rows]])
+        rows = np.flatnonzero(counts & _NAME)
+        if not len(rows):
+            return scan
+        hits = self._names(scan, *self._rows(normalised, starts, ends, words, rows))
+        rows = np.flatnonzero(counts & _EXCLUSION)
+        if hits and len(rows):
+            hits += self._exclusions(scan, hits, *self._rows(normalised, starts, ends, words, rows))
         if hits:
             hits = _join_parenthesised(_resolve_overlaps(hits), normalised.text)
             scan.redefined = {h.entity for i, h in enumerate(hits)
@@ -738,10 +762,8 @@ class Matcher:
 
     def _found(self, normalised: Normalised) -> tuple[np.ndarray, ...] | None:
         """Every searched string in ``normalised`` (one scan), as arrays: starts, ends, string
-        indexes; whether each sits on the boundaries of a context word (Latin ends on word
-        boundaries) and of a pattern (also CJK numeral ends on numeral boundaries: 十五五 is not
-        inside 二十五五); whether normalising dropped characters inside it (only then can it be
-        a spaced-out list, see ``_spaced_list``). None when nothing is found."""
+        indexes, and what each counts as on its boundaries (``_COUNTS_AS``: a context word, a
+        name, an exclusion, or nothing). None when nothing is found."""
         if self._search is None:
             return None
         codes = normalised.codes
@@ -758,40 +780,40 @@ class Matcher:
         columns = np.fromiter(chain.from_iterable(found), dtype=np.int64, count=3 * len(found)).reshape(-1, 3)
         words, starts, ends = columns[:, 0], columns[:, 1], columns[:, 2]
         # the characters before and after each string (a space stands for the text's edges)
-        padded = np.concatenate(([32], codes, [32]))
-        before = np.minimum(padded[starts], _WORD_LIMIT)
-        after = np.minimum(padded[ends + 1], _WORD_LIMIT)
-        flags = self._word_flags[words]
-        latin = ((flags & _LATIN_START).astype(bool) & _WORD[before]) \
-            | ((flags & _LATIN_END).astype(bool) & _WORD[after])
-        numeral = ((flags & _NUMERAL_START).astype(bool) & _NUMERAL[before]) \
-            | ((flags & _NUMERAL_END).astype(bool) & _NUMERAL[after])
+        padded = np.concatenate(([32], np.minimum(codes, _WORD_LIMIT), [32]))
+        bad = (self._word_first[words] & _CHARACTER_CLASS[padded[starts]]) \
+            | (self._word_last[words] & _CHARACTER_CLASS[padded[ends + 1]])
+        return starts, ends, words, _COUNTS_AS[self._word_kind[words] | bad]
+
+    def _rows(self, normalised: Normalised, starts: np.ndarray, ends: np.ndarray, words: np.ndarray,
+              rows: np.ndarray) -> tuple[list[int], ...]:
+        """Starts, ends, patterns of the found ``rows``, and whether normalising dropped
+        characters inside each (only then can it be a spaced-out list, see ``_spaced_list``)."""
+        starts, ends = starts[rows], ends[rows]
         index = normalised.index
         if index is None:
-            gapped = np.zeros(len(found), dtype=bool)
+            gapped = [False] * len(rows)
         else:
-            gapped = index[ends - 1] - index[starts] != ends - 1 - starts
-        return starts, ends, words, ~latin, ~(latin | numeral), gapped
+            gapped = (index[ends - 1] - index[starts] != ends - 1 - starts).tolist()
+        return starts.tolist(), ends.tolist(), self._word_pattern[words[rows]].tolist(), gapped
 
-    def _names(self, scan: _Scan, starts: np.ndarray, ends: np.ndarray, pids: np.ndarray,
-               gapped: np.ndarray) -> list[_Hit]:
+    def _names(self, scan: _Scan, starts: list[int], ends: list[int], pids: list[int],
+               gapped: list[bool]) -> list[_Hit]:
         """The hits of names and acronyms on their boundaries, in any order: acronyms written
         as listed (``_exact``), no spaced-out lists (``_spaced_list``)."""
-        checked = self._is_acronym[pids] | (gapped & ~self._latin_start[pids])
         patterns, hits = self._patterns, []
-        for start, end, pid, check in zip(starts.tolist(), ends.tolist(), pids.tolist(), checked.tolist()):
+        for start, end, pid, gap in zip(starts, ends, pids, gapped):
             p = patterns[pid]
             acronym = p.kind == "acronym"
-            if check:
-                if acronym and not self._exact(scan, start, end, p):
-                    continue
-                if not p.latin_start and _spaced_list(scan.text, *scan.norm.original(start, end), p.length):
-                    continue
+            if acronym and not self._exact(scan, start, end, p):
+                continue
+            if gap and not p.latin_start and _spaced_list(scan.text, *scan.norm.original(start, end), p.length):
+                continue
             hits.append(_Hit(start, end, p.entity, p.alias, p.rule, False, acronym))
         return hits
 
-    def _exclusions(self, scan: _Scan, hits: list[_Hit], starts: np.ndarray, ends: np.ndarray,
-                    pids: np.ndarray, gapped: np.ndarray) -> list[_Hit]:
+    def _exclusions(self, scan: _Scan, hits: list[_Hit], starts: list[int], ends: list[int],
+                    pids: list[int], gapped: list[bool]) -> list[_Hit]:
         """The exclusions on their boundaries that can swallow one of the name ``hits``: those
         overlapping one, and those of an acronym's own entity that open the parenthesis right
         after it ("GBA (" + exclusion), which ``_redefines`` reads. No spaced-out lists."""
@@ -800,7 +822,7 @@ class Matcher:
         reach = list(accumulate((end for _, end in spans), max))  # furthest end of the hits so far
         after_acronym = {(h.entity, h.end + gap) for h in hits if h.acronym for gap in (1, 2)}
         out = []
-        for start, end, pid, gap in zip(starts.tolist(), ends.tolist(), pids.tolist(), gapped.tolist()):
+        for start, end, pid, gap in zip(starts, ends, pids, gapped):
             x = self._patterns[pid]
             k = bisect_left(hit_starts, end) - 1  # the last hit starting before the exclusion ends
             if (k < 0 or reach[k] <= start) and (x.entity, start) not in after_acronym:
@@ -1029,7 +1051,7 @@ class _Sentences:
             m = _SENTENCE_END.match(text, q)
             if m is None:
                 i += 1
-            elif _ends_sentence(text, q, m.end()):
+            elif text[q] not in ".!?" or _ends_sentence(text, q, m.end()):
                 right = m.end()
                 break
             else:
