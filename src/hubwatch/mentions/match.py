@@ -38,7 +38,7 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import cache
-from itertools import accumulate, chain
+from itertools import chain
 from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -428,6 +428,8 @@ def _ends_class(key: str, end: int) -> int:
     return _LATIN * _is_word(key[end]) | _NUMERAL * (key[end] in _CJK_NUMERALS)
 
 
+_SEARCH_IMPLEMENTATION = ahocorasick_rs.Implementation.ContiguousNFA  # compact: a DFA's table crowds the caches
+
 # Mentions are built by setting their fields in their ``__dict__`` (what the frozen dataclass's
 # __init__ does, one object.__setattr__ call per field, four times slower): only while Mention
 # stays a plain frozen dataclass of these fields, without __post_init__ or slots, which
@@ -497,7 +499,7 @@ class Matcher:
 
     def _build_search(self, keys: list[str], context_keys: list[str]) -> None:
         """One automaton for every string searched for: names, acronyms, exclusions and context
-        words, so that a text is scanned once (ahocorasick_rs: its compact NFA, whose cost barely grows
+        words, so that a text is scanned once (ahocorasick_rs, whose cost barely grows
         with the number of strings). For each string: its pattern and its context word (-1:
         none; a string can be both), what it is (``_COUNTS_AS``) and its boundary classes."""
         index = {key: i for i, key in enumerate(dict.fromkeys([*keys, *context_keys]))}
@@ -516,7 +518,7 @@ class Matcher:
         self._search = None
         if index:
             self._search = ahocorasick_rs.AhoCorasick(list(index), matchkind=ahocorasick_rs.MatchKind.Standard,
-                                                      implementation=ahocorasick_rs.Implementation.ContiguousNFA)
+                                                      implementation=_SEARCH_IMPLEMENTATION)
         # lone surrogates cannot be searched (UTF-8): a character of no key stands in for them
         used = set("".join(index))
         self._stand_in = next(c for c in range(0xE000, 0xF900) if chr(c) not in used)
@@ -817,15 +819,14 @@ class Matcher:
         """The exclusions on their boundaries that can swallow one of the name ``hits``: those
         overlapping one, and those of an acronym's own entity that open the parenthesis right
         after it ("GBA (" + exclusion), which ``_redefines`` reads. No spaced-out lists."""
-        spans = sorted((h.start, h.end) for h in hits)
-        hit_starts = [start for start, _ in spans]
-        reach = list(accumulate((end for _, end in spans), max))  # furthest end of the hits so far
+        covered = bytearray(len(scan.norm.text))  # 1 where a name hit lies
+        for h in hits:
+            covered[h.start:h.end] = b"\x01" * (h.end - h.start)
         after_acronym = {(h.entity, h.end + gap) for h in hits if h.acronym for gap in (1, 2)}
         out = []
         for start, end, pid, gap in zip(starts, ends, pids, gapped):
             x = self._patterns[pid]
-            k = bisect_left(hit_starts, end) - 1  # the last hit starting before the exclusion ends
-            if (k < 0 or reach[k] <= start) and (x.entity, start) not in after_acronym:
+            if covered.find(1, start, end) < 0 and (x.entity, start) not in after_acronym:
                 continue
             if x.latin_start or not gap or not _spaced_list(scan.text, *scan.norm.original(start, end), x.length):
                 out.append(_Hit(start, end, x.entity, x.alias, None, True))
@@ -985,8 +986,12 @@ def sentence_span(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 _SENTENCE_INDEX_FROM = 4  # mentions in a text from which their sentences are found together
-_IS_STOP = np.zeros(0x10000, dtype=bool)
-_IS_STOP[[ord(c) for c in "。！？｡!?.\n"]] = True  # _STOP's characters
+# Classes of the characters below U+10000 (the sentence rules' characters all are): _STOP's
+# characters; . ! ? (a stop that ends a sentence only by _ends_sentence); _CLOSERS.
+_STOP_CHARACTER, _SOFT_STOP, _CLOSING = 1, 2, 4
+_SENTENCE_CLASS = np.zeros(0x10001, dtype=np.uint8)  # the last: past the text's end
+for _chars, _bit in (("。！？｡!?.\n", _STOP_CHARACTER), (".!?", _SOFT_STOP), (_CLOSERS, _CLOSING)):
+    _SENTENCE_CLASS[[ord(c) for c in _chars]] |= _bit
 
 
 class _Sentences:
@@ -994,8 +999,8 @@ class _Sentences:
     a text holds many mentions.
 
     Every match of ``_SENTENCE_END`` and of ``_STOP`` begins at a ``_STOP`` character, so the
-    text's stops are found once (one array operation), and what follows from a stop is decided
-    once and kept: ``forward``, for the first stop at or after a mention's end, the end of the
+    text's stops are found once (array operations, which also tell the plain ones), and what
+    follows from any other stop is decided once and kept: ``forward``, for the first stop at or after a mention's end, the end of the
     sentence that ``sentence_span`` reaches from there (the matches it steps over do not depend
     on the mention); ``boundary``, for the last stop before a mention's start, the nearest stop
     at or before it that ends a sentence. The rare answer that depends on the mention (beyond
@@ -1003,32 +1008,43 @@ class _Sentences:
     ``sentence_span`` itself.
     """
 
-    __slots__ = ("text", "stops", "forward", "boundary", "after")
+    __slots__ = ("text", "stops", "plain", "forward", "boundary", "after")
 
     def __init__(self, text: str) -> None:
         self.text = text
-        codes = _codepoints(text)
-        self.stops = np.flatnonzero(_IS_STOP[np.minimum(codes, 0xFFFF)]).tolist()  # U+FFFF up: none
+        classes = _SENTENCE_CLASS[np.minimum(_codepoints(text), 0xFFFF)]  # U+FFFF up: no class
+        stops = np.flatnonzero(classes & _STOP_CHARACTER)
+        self.stops = stops.tolist()
+        # Most stops are plain: 。 or a line break with no closing mark after it. Such a stop
+        # ends the sentence right after itself, both ways (no walk needed).
+        following = np.append(classes, 0)[stops + 1]
+        self.plain = (((classes[stops] & _SOFT_STOP) | (following & _CLOSING)) == 0).tolist()
         self.forward: dict[int, int] = {}  # stop index -> end of the sentence reached from it (-1: none)
         self.boundary: dict[int, int] = {}  # stop index -> nearest sentence-ending stop at or before it (-1)
         self.after: dict[int, int] = {}  # stop index -> end of the closing marks after it
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """``sentence_span(text, start, end)``."""
-        text, stops = self.text, self.stops
+        text, stops, plain = self.text, self.stops, self.plain
         i = bisect_left(stops, end)
-        right = self.forward.get(i)
-        if right is None:
-            right = self._forward(i)
+        if i < len(stops) and plain[i]:
+            right = stops[i] + 1
+        else:
+            right = self.forward.get(i)
+            if right is None:
+                right = self._forward(i)
         if not 0 <= right < min(len(text), end + _SENTENCE_WINDOW):
             right = sentence_span(text, start, end)[1]
         i = bisect_left(stops, start) - 1
-        k = self.boundary.get(i)
-        if k is None:
-            k = self._boundary(i)
+        if i >= 0 and plain[i]:
+            k, left = i, stops[i] + 1
+        else:
+            k = self.boundary.get(i)
+            if k is None:
+                k = self._boundary(i)
+            left = self.after.get(k, 0)
         if k < 0 or stops[k] < start - _SENTENCE_WINDOW:
             return max(0, start - _SENTENCE_WINDOW), right
-        left = self.after[k]
         if text[stops[k]] not in ".!?":  # ends a sentence: past its closing marks, cut at start
             return min(left, start), right
         if left < start:
