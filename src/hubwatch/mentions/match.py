@@ -390,18 +390,20 @@ class Findings:
 @dataclass
 class _Scan:
     """One text matched: its normalised copy (with the map back), surviving hits, the
-    entities whose acronym it defines as something else, the context words (anchors, vetoes)
-    found in it, and (only when an ambiguous word alias was hit) those context words by rule
-    (``Matcher._gather``) with the near evidence of each rule (``Matcher._evidence``)."""
+    entities whose acronym it defines as something else, the strings found in it (with the
+    context words: anchors, vetoes), and (only when an ambiguous word alias was hit) those
+    context words by rule (``Matcher._gather``) with the near evidence of each rule
+    (``Matcher._evidence``)."""
 
     text: str
     zone: str
     norm: Normalised
     hits: list[_Hit]
     redefined: set[str]
-    words: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # context words: starts, ends, indexes
+    found: tuple[np.ndarray, ...] | None = None  # see Matcher._found
     context: dict[int, list[tuple[int, int, bool, str]]] | None = None  # see Matcher._gather
     evidence: dict[int, tuple] = field(default_factory=dict)  # rule -> see Matcher._evidence
+    named: dict[str, tuple[list[_Hit], list[_Hit]]] | None = None  # see Matcher._evidence
 
     def original(self, hit: _Hit) -> tuple[int, int]:
         return self.norm.original(hit.start, hit.end)
@@ -649,10 +651,12 @@ class Matcher:
         if scan.context is not None:
             return
         scan.context = {}
-        if scan.words is None:
+        if scan.found is None:
             return
+        starts, ends, words, counts = scan.found
+        rows = np.flatnonzero(counts & _CONTEXT_WORD)
         contexts, items = self._contexts, []
-        for start, end, cid in zip(*(column.tolist() for column in scan.words)):
+        for start, end, cid in zip(starts[rows].tolist(), ends[rows].tolist(), self._word_context[words[rows]].tolist()):
             for rule, veto in contexts[cid].roles:
                 if rule in rules:
                     items.append((start, end, rule, veto, cid))
@@ -675,9 +679,17 @@ class Matcher:
         ambiguous hit of the rule: the hits that anchor it (``_anchors``) as starts and ends,
         and its context words as starts and (start, end, is veto, word)."""
         rule = self._rules[rule_id]
-        own, anchored_by = rule.entity, rule.anchored_by
-        anchors = [h for h in scan.hits if not h.acronym and h.entity in anchored_by
-                   and (h.entity != own or h.rule is None)]
+        if scan.named is None:  # entity -> (its unambiguous, its ambiguous) word hits, in text order
+            scan.named = {}
+            for h in scan.hits:
+                if not h.acronym:
+                    scan.named.setdefault(h.entity, ([], []))[h.rule is not None].append(h)
+        parts = []
+        for entity in rule.anchored_by:
+            named = scan.named.get(entity)
+            if named:
+                parts += [named[0], named[1]] if entity != rule.entity else [named[0]]
+        anchors = sorted(chain.from_iterable(parts), key=_START) if len(parts) > 1 else parts[0] if parts else []
         words = scan.context.get(rule_id, [])
         return ([h.start for h in anchors], [h.end for h in anchors],
                 [w[0] for w in words], words)
@@ -744,10 +756,8 @@ class Matcher:
         found = self._found(normalised)
         if found is None:
             return scan
+        scan.found = found  # its context words are read only if the document hits an ambiguous name
         starts, ends, words, counts = found
-        rows = np.flatnonzero(counts & _CONTEXT_WORD)
-        if len(rows):
-            scan.words = (starts[rows], ends[rows], self._word_context[words[rows]])
         rows = np.flatnonzero(counts & _NAME)
         if not len(rows):
             return scan
