@@ -400,7 +400,8 @@ class _Scan:
     norm: Normalised
     hits: list[_Hit]
     redefined: set[str]
-    found: tuple[np.ndarray, ...] | None = None  # see Matcher._found
+    found: list[tuple[int, int, int]] | None = None  # see Matcher._found
+    classified: tuple[np.ndarray, ...] | None = None  # see Matcher._classify
     context: dict[int, list[tuple[int, int, bool, str]]] | None = None  # see Matcher._gather
     evidence: dict[int, tuple] = field(default_factory=dict)  # rule -> see Matcher._evidence
     named: dict[str, tuple[list[_Hit], list[_Hit]]] | None = None  # see Matcher._evidence
@@ -515,6 +516,7 @@ class Matcher:
         for key, p in zip(keys, self._patterns):
             kinds[index[key]] |= _EXCLUSION if p.kind == "exclude" else _NAME
         self._word_kind = kinds * 4
+        self._name_words = ((kinds & _NAME) != 0).tolist()  # a text without these has no hit
         self._word_first = np.array([_ends_class(key, 0) for key in index] or [0], dtype=np.uint8)
         self._word_last = np.array([_ends_class(key, -1) for key in index] or [0], dtype=np.uint8)
         self._search = None
@@ -653,7 +655,9 @@ class Matcher:
         scan.context = {}
         if scan.found is None:
             return
-        starts, ends, words, counts = scan.found
+        if scan.classified is None:
+            scan.classified = self._classify(scan.norm, scan.found)
+        starts, ends, words, counts = scan.classified
         rows = np.flatnonzero(counts & _CONTEXT_WORD)
         contexts, items = self._contexts, []
         for start, end, cid in zip(starts[rows].tolist(), ends[rows].tolist(), self._word_context[words[rows]].tolist()):
@@ -757,7 +761,9 @@ class Matcher:
         if found is None:
             return scan
         scan.found = found  # its context words are read only if the document hits an ambiguous name
-        starts, ends, words, counts = found
+        if not any(self._name_words[word] for word, _, _ in found):
+            return scan
+        starts, ends, words, counts = scan.classified = self._classify(normalised, found)
         rows = np.flatnonzero(counts & _NAME)
         if not len(rows):
             return scan
@@ -772,23 +778,25 @@ class Matcher:
             scan.hits = [h for h in hits if not h.exclude]
         return scan
 
-    def _found(self, normalised: Normalised) -> tuple[np.ndarray, ...] | None:
-        """Every searched string in ``normalised`` (one scan), as arrays: starts, ends, string
-        indexes, and what each counts as on its boundaries (``_COUNTS_AS``: a context word, a
-        name, an exclusion, or nothing). None when nothing is found."""
+    def _found(self, normalised: Normalised) -> list[tuple[int, int, int]] | None:
+        """Every searched string in ``normalised`` (one scan) as (string index, start, end);
+        None when nothing is found."""
         if self._search is None:
             return None
-        codes = normalised.codes
-        if codes is None:
-            codes = _codepoints(normalised.text)
         try:
             found = self._search.find_matches_as_indexes(normalised.text, overlapping=True)
         except UnicodeEncodeError:  # lone surrogates
-            surrogate = (codes >= 0xD800) & (codes <= 0xDFFF)
-            searched = np.where(surrogate, self._stand_in, codes).astype(np.uint32)
+            codes = _codepoints(normalised.text)
+            searched = np.where((codes >= 0xD800) & (codes <= 0xDFFF), self._stand_in, codes).astype(np.uint32)
             found = self._search.find_matches_as_indexes(searched.tobytes().decode("utf-32-le"), overlapping=True)
-        if not found:
-            return None
+        return found or None
+
+    def _classify(self, normalised: Normalised, found: list[tuple[int, int, int]]) -> tuple[np.ndarray, ...]:
+        """The ``found`` strings as arrays: starts, ends, string indexes, and what each counts as
+        on its boundaries (``_COUNTS_AS``: a context word, a name, an exclusion, or nothing)."""
+        codes = normalised.codes
+        if codes is None:
+            codes = _codepoints(normalised.text)
         columns = np.fromiter(chain.from_iterable(found), dtype=np.int64, count=3 * len(found)).reshape(-1, 3)
         words, starts, ends = columns[:, 0], columns[:, 1], columns[:, 2]
         # the characters before and after each string (a space stands for the text's edges)
