@@ -15,9 +15,10 @@ character instead of a Python-level loop), from tables built once:
 The way back is an array holding, for each normalised character, its position in the
 original (plus a short list of expansions), so each mention maps back in O(1).
 
-Aho-Corasick (pyahocorasick) then finds every alias, acronym and exclusion at once; Latin
-ends must sit on word boundaries, CJK numeral ends on numeral boundaries (十五五 is not inside
-二十五五); acronyms must match case-sensitively in the original. Overlapping hits of one
+Aho-Corasick (ahocorasick_rs) then finds every alias, acronym, exclusion and context word
+(anchor, veto) in one scan; Latin ends must sit on word boundaries, CJK numeral ends on
+numeral boundaries (十五五 is not inside 二十五五); acronyms must match case-sensitively in the
+original; exclusions count where they can swallow a hit. Overlapping hits of one
 entity merge, the longest hit wins elsewhere, "full name (ACRONYM)" is one mention, exclusions
 swallow what they cover, and ambiguous acronyms count only in a document that also names the
 entity by an alias and does not define the acronym as something else (cases 32-39 in
