@@ -149,6 +149,23 @@ def test_sentences_beyond_the_window_are_sentence_span():
     assert match._Sentences(text).span(start, start + 3) == sentence_span(text, start, start + 3)
 
 
+@pytest.mark.parametrize("seed", range(100))
+def test_sentences_of_many_mentions_are_sentence_span(seed):
+    """A text with many mentions takes its sentences from its stops (plain ones and ". " read
+    inline): each is the sentence ``sentence_span`` gives, or the sentence of the mention
+    before when it lies inside that (a mention in its predecessor's sentence shares it)."""
+    rng = random.Random(seed)
+    text = "".join(rng.choice([*PIECES, "Hub Region", " Sub Zone", "HR", "Hub Region (HR)"])
+                   for _ in range(rng.randint(20, 400)))
+    mentions = tiny(anchors=["port"]).find_in(text)
+    expected, left, right = [], 0, 0
+    for x in mentions:
+        if not left <= x.start < x.end <= right:
+            left, right = sentence_span(text, x.start, x.end)
+        expected.append(text[left:right].strip())
+    assert [x.sentence for x in mentions] == expected
+
+
 # ----------------------------------------------------------------------------- records
 
 

@@ -589,8 +589,11 @@ class Matcher:
         spans = scan.norm.originals([h.start for h in hits], [h.end for h in hits])
         # Pages full of names: the text's sentence ends are found together (where needed).
         sentences = _Sentences(text) if len(spans) > _SENTENCE_INDEX_FROM else None
+        if sentences:  # the plain stops' answers of _Sentences.span, without the call
+            stops, plain, span, count = sentences.stops, sentences.plain, sentences.span, len(sentences.stops)
         left = right = 0
         sentence = ""
+        new, append = _new_mention, out.append
         for hit, (start, end) in zip(hits, spans):
             if rejected and id(hit) in rejected:
                 if unanchored is not None:
@@ -598,12 +601,27 @@ class Matcher:
                                                  end, zone, rejected[id(hit)]))
                 continue
             if not left <= start < end <= right:  # else: same sentence as before
-                left, right = sentences.span(start, end) if sentences else sentence_span(text, start, end)
+                if sentences is None:
+                    left, right = sentence_span(text, start, end)
+                else:
+                    i = bisect_left(stops, end)
+                    k = bisect_left(stops, start, 0, i) - 1
+                    right = -1
+                    if i < count:
+                        q = stops[i]
+                        # a plain stop, or ". " that ends the sentence: _Sentences._forward's first step
+                        if plain[i] or text[q] == "." and text[q + 1:q + 2].isspace() and _ends_sentence(text, q, q + 1):
+                            right = q + 1
+                    if (0 <= right < min(len(text), end + _SENTENCE_WINDOW) and k >= 0 and plain[k]
+                            and stops[k] >= start - _SENTENCE_WINDOW):
+                        left = stops[k] + 1
+                    else:
+                        left, right = span(start, end)
                 sentence = text[left:right].strip()
-            mention = _new_mention(Mention)
+            mention = new(Mention)
             mention.__dict__.update(entity=hit.entity, alias=hit.alias, surface=text[start:end], start=start,
                                     end=end, zone=zone, sentence=sentence)
-            out.append(mention)
+            append(mention)
 
     def _judge(self, scans: list[_Scan]) -> dict[int, str]:
         """The ambiguous hits that do not count, by ``id(hit)``, with the reason. Word aliases
