@@ -497,6 +497,9 @@ class Matcher:
                 surface.entity, surface.text, kind, len(key), _is_word(key[0]), _is_word(key[-1]),
                 key[0] in _CJK_NUMERALS, key[-1] in _CJK_NUMERALS, rule))
         self._contexts = [_Context(context_words[key], tuple(roles)) for key, roles in context_roles.items()]
+        # each context word's (rule, is veto, word as written), and each pattern's fields of a hit
+        self._context_roles = [tuple((rule, veto, c.word) for rule, veto in c.roles) for c in self._contexts]
+        self._hit_fields = [(p.entity, p.alias, p.rule, p.kind == "acronym", p.latin_start) for p in self._patterns]
         self._longest = max((p.length for p in self._patterns), default=0)
         self._context_reach = max(map(len, context_roles), default=0)  # longest context word
         self._build_search(keys, list(context_roles))
@@ -678,14 +681,16 @@ class Matcher:
             scan.classified = self._classify(scan.norm, scan.found)
         starts, ends, words, counts = scan.classified
         rows = np.flatnonzero(counts & _CONTEXT_WORD)
-        contexts, items = self._contexts, []
+        roles, context = self._context_roles, scan.context
         for start, end, cid in zip(starts[rows].tolist(), ends[rows].tolist(), self._word_context[words[rows]].tolist()):
-            for rule, veto in contexts[cid].roles:
+            for rule, veto, word in roles[cid]:
                 if rule in rules:
-                    items.append((start, end, rule, veto, cid))
-        items.sort()  # (start, end) is one string, so one context word: cid orders as its word
-        for start, end, rule, veto, cid in items:
-            scan.context.setdefault(rule, []).append((start, end, veto, contexts[cid].word))
+                    found = context.get(rule)
+                    if found is None:
+                        found = context[rule] = []
+                    found.append((start, end, veto, word))
+        for found in context.values():
+            found.sort()  # (start, end) is one string, so one context word
         scan.evidence = {}
 
     def _anchors(self, rule: _Rule, h: _Hit) -> bool:
@@ -727,18 +732,20 @@ class Matcher:
         anchor_starts, anchor_ends, word_starts, words = evidence
         window = self._rules[hit.rule].window
         hit_start, hit_end = hit.start, hit.end
+        low, high = hit_start - window, hit_end + window
         best = window + 1  # nearest anchor's distance (window + 1: none)
-        lo = bisect_left(anchor_starts, hit_start - window - self._longest)
-        hi = bisect_right(anchor_starts, hit_end + window)
-        for k in range(lo, hi):
-            start, end = anchor_starts[k], anchor_ends[k]
-            gap = start - hit_end if start > hit_end else hit_start - end if hit_start > end else 0
+        for k in range(bisect_left(anchor_starts, low - self._longest), bisect_right(anchor_starts, high)):
+            start = anchor_starts[k]
+            if start > hit_end:
+                gap = start - hit_end
+            else:
+                end = anchor_ends[k]
+                gap = hit_start - end if hit_start > end else 0
             if gap < best:
                 best = gap
         veto_word, veto_gap = None, window + 1
-        lo = bisect_left(word_starts, hit_start - window - self._context_reach)
-        hi = bisect_right(word_starts, hit_end + window)
-        for start, end, veto, word in words[lo:hi]:
+        for start, end, veto, word in words[bisect_left(word_starts, low - self._context_reach):
+                                            bisect_right(word_starts, high)]:
             gap = start - hit_end if start > hit_end else hit_start - end if hit_start > end else 0
             if veto:
                 if gap < veto_gap:
@@ -840,15 +847,16 @@ class Matcher:
                gapped: list[bool]) -> list[_Hit]:
         """The hits of names and acronyms on their boundaries, in any order: acronyms written
         as listed (``_exact``), no spaced-out lists (``_spaced_list``)."""
-        patterns, hits = self._patterns, []
+        fields, hits = self._hit_fields, []
+        append = hits.append
         for start, end, pid, gap in zip(starts, ends, pids, gapped):
-            p = patterns[pid]
-            acronym = p.kind == "acronym"
-            if acronym and not self._exact(scan, start, end, p):
+            entity, alias, rule, acronym, latin_start = fields[pid]
+            if acronym and not self._exact(scan, start, end, self._patterns[pid]):
                 continue
-            if gap and not p.latin_start and _spaced_list(scan.text, *scan.norm.original(start, end), p.length):
+            if gap and not latin_start and _spaced_list(scan.text, *scan.norm.original(start, end),
+                                                        self._patterns[pid].length):
                 continue
-            hits.append(_Hit(start, end, p.entity, p.alias, p.rule, False, acronym))
+            append(_Hit(start, end, entity, alias, rule, False, acronym))
         return hits
 
     def _exclusions(self, scan: _Scan, hits: list[_Hit], starts: list[int], ends: list[int],
