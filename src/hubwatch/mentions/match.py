@@ -15,9 +15,10 @@ character instead of a Python-level loop), from tables built once:
 The way back is an array holding, for each normalised character, its position in the
 original (plus a short list of expansions), so each mention maps back in O(1).
 
-Aho-Corasick (pyahocorasick) then finds every alias, acronym and exclusion at once; Latin
-ends must sit on word boundaries, CJK numeral ends on numeral boundaries (十五五 is not inside
-二十五五); acronyms must match case-sensitively in the original. Overlapping hits of one
+Aho-Corasick (ahocorasick_rs) then finds every alias, acronym, exclusion and context word
+(anchor, veto) in one scan; Latin ends must sit on word boundaries, CJK numeral ends on
+numeral boundaries (十五五 is not inside 二十五五); acronyms must match case-sensitively in the
+original; exclusions count where they can swallow a hit. Overlapping hits of one
 entity merge, the longest hit wins elsewhere, "full name (ACRONYM)" is one mention, exclusions
 swallow what they cover, and ambiguous acronyms count only in a document that also names the
 entity by an alias and does not define the acronym as something else (cases 32-39 in
@@ -39,10 +40,12 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import chain
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import ahocorasick
+import ahocorasick_rs
 import numpy as np
 
 from hubwatch.models.records import Mention
@@ -61,6 +64,7 @@ _APOSTROPHES = "\u2018\u2019\u02bc\u2032\uff07"
 _INVISIBLE = ("\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060"
               "\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"
               + "".join(map(chr, range(0xFE00, 0xFE10))) + "".join(map(chr, range(0xE0100, 0xE01F0))))
+_DROP_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE))
 _CJK_RANGES = ((0x2E80, 0x2FDF), (0x3001, 0x303F), (0x3040, 0x30FF), (0x3100, 0x312F), (0x3190, 0x31FF),
                (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
 _CJK_NUMERALS = frozenset("〇零一二三四五六七八九十百千万两")
@@ -344,9 +348,6 @@ class _Context:
     """A context word of one or more rules: ``roles`` holds (rule index, is a veto)."""
 
     word: str  # as written in the watch-list
-    length: int
-    latin_start: bool
-    latin_end: bool
     roles: tuple[tuple[int, bool], ...]
 
 
@@ -391,33 +392,54 @@ class Findings:
 @dataclass
 class _Scan:
     """One text matched: its normalised copy (with the map back), surviving hits, the
-    entities whose acronym it defines as something else, and (only when an ambiguous word
-    alias was hit) the evidence for those: its hits and the context words near them or, when
-    needed, in the whole text (``Matcher._gather``)."""
+    entities whose acronym it defines as something else, the strings found in it (with the
+    context words: anchors, vetoes), and (only when an ambiguous word alias was hit) those
+    context words by rule (``Matcher._gather``) with the near evidence of each rule
+    (``Matcher._evidence``)."""
 
     text: str
     zone: str
     norm: Normalised
     hits: list[_Hit]
     redefined: set[str]
-    context: list[tuple[int, int, int, bool, str]] | None = None  # see Matcher._gather
-    starts: list[int] | None = None
-    hit_starts: list[int] | None = None
-    complete: bool = False
-    # rule -> its near evidence in this text, see Matcher._evidence (emptied when context changes)
-    evidence: dict[int, tuple] = field(default_factory=dict)
+    found: list[tuple[int, int, int]] | None = None  # see Matcher._found
+    classified: tuple[np.ndarray, ...] | None = None  # see Matcher._classify
+    context: dict[int, list[tuple[int, int, bool, str]]] | None = None  # see Matcher._gather
+    evidence: dict[int, tuple] = field(default_factory=dict)  # rule -> see Matcher._evidence
+    named: dict[str, tuple[list[_Hit], list[_Hit]]] | None = None  # see Matcher._evidence
 
     def original(self, hit: _Hit) -> tuple[int, int]:
         return self.norm.original(hit.start, hit.end)
 
 
-# _bounded as arrays: pattern flags, and which code points are Latin word characters or CJK
-# numerals (code points from _WORD_LIMIT up are neither: _is_word holds only below U+2E80).
-_LATIN_START, _LATIN_END, _NUMERAL_START, _NUMERAL_END = 1, 2, 4, 8
+# Boundary tests as arrays: of each code point below _WORD_LIMIT, whether it is a Latin word
+# character (_LATIN) or a CJK numeral (_NUMERAL); code points from _WORD_LIMIT up are neither
+# (_is_word holds only below U+2E80). Of each searched string, which of these its first and its
+# last character must not touch (Latin ends sit on word boundaries, CJK numeral ends on numeral
+# boundaries: 十五五 is not inside 二十五五).
+_LATIN, _NUMERAL = 1, 2
 _WORD_LIMIT = 0xA000
-_WORD = np.array([_is_word(chr(c)) for c in range(_WORD_LIMIT)] + [False])
-_NUMERAL = np.zeros(_WORD_LIMIT + 1, dtype=bool)
-_NUMERAL[[ord(c) for c in _CJK_NUMERALS]] = True
+_CHARACTER_CLASS = np.array([_LATIN * _is_word(chr(c)) | _NUMERAL * (chr(c) in _CJK_NUMERALS)
+                             for c in range(_WORD_LIMIT)] + [0], dtype=np.uint8)
+# What a searched string is (bits, several when one string is several things), times 4, and the
+# table from that plus its boundary failures (_LATIN, _NUMERAL) to what it counts as: a context
+# word needs only its Latin boundaries, a pattern all of them.
+_CONTEXT_WORD, _NAME, _EXCLUSION = 1, 2, 4
+_COUNTS_AS = np.array([(kind & _CONTEXT_WORD) * (not bad & _LATIN) | (kind & (_NAME | _EXCLUSION)) * (not bad)
+                       for kind in range(8) for bad in range(4)], dtype=np.uint8)
+
+
+def _ends_class(key: str, end: int) -> int:
+    return _LATIN * _is_word(key[end]) | _NUMERAL * (key[end] in _CJK_NUMERALS)
+
+
+_SEARCH_IMPLEMENTATION = ahocorasick_rs.Implementation.ContiguousNFA  # compact: a DFA's table crowds the caches
+
+# Mentions are built by setting their fields in their ``__dict__`` (what the frozen dataclass's
+# __init__ does, one object.__setattr__ call per field, four times slower): only while Mention
+# stays a plain frozen dataclass of these fields, without __post_init__ or slots, which
+# test_match checks.
+_new_mention = object.__new__
 
 
 # Near evidence for an ambiguous name: anchors and vetoes within this many normalised characters
@@ -462,13 +484,6 @@ class Matcher:
         self._patterns: list[_Pattern] = []
         self._rules: list[_Rule] = []
         self._contexts: list[_Context] = []
-        # Names and acronyms are searched over the whole text. Exclusions and context words
-        # (anchors, vetoes) only matter next to a hit: exclusions are tried where they would
-        # overlap a hit (``_placements``), context words have an automaton of their own run
-        # over the stretches around ambiguous hits. Pages without a hit pay for neither.
-        self._automaton = ahocorasick.Automaton()
-        self._context_automaton = ahocorasick.Automaton()
-        self._context_reach = 0  # longest context word
         owners: dict[str, tuple[str, str, str]] = {}  # folded -> (entity, kind, as written)
         keys: list[str] = []  # folded form of each pattern
         rules: dict[tuple[str, int | None], int] = {}
@@ -498,26 +513,44 @@ class Matcher:
                 rule = self._rule(rules, watchlist, surface.entity, surface.group)
             elif surface.kind == "acronym":
                 rule = self._rule(rules, watchlist, surface.entity, None)
-            if kind != "exclude":
-                self._automaton.add_word(key, len(self._patterns))
             keys.append(key)
             self._patterns.append(_Pattern(
                 surface.entity, surface.text, kind, len(key), _is_word(key[0]), _is_word(key[-1]),
                 key[0] in _CJK_NUMERALS, key[-1] in _CJK_NUMERALS, rule))
-        self._automaton.make_automaton()
-        self._lengths = np.array([p.length for p in self._patterns] or [0], dtype=np.int64)
-        self._flags = np.array([_LATIN_START * p.latin_start | _LATIN_END * p.latin_end
-                                | _NUMERAL_START * p.numeral_start | _NUMERAL_END * p.numeral_end
-                                for p in self._patterns] or [0], dtype=np.uint8)
-        self._placements = _placements(self._patterns, keys)
+        self._contexts = [_Context(context_words[key], tuple(roles)) for key, roles in context_roles.items()]
+        # each context word's (rule, is veto, word as written), and each pattern's fields of a hit
+        self._context_roles = [tuple((rule, veto, c.word) for rule, veto in c.roles) for c in self._contexts]
+        self._hit_fields = [(p.entity, p.alias, p.rule, p.kind == "acronym", p.latin_start) for p in self._patterns]
         self._longest = max((p.length for p in self._patterns), default=0)
-        for key, roles in context_roles.items():
-            self._context_reach = max(self._context_reach, len(key))
-            self._context_automaton.add_word(key, len(self._contexts))
-            self._contexts.append(_Context(context_words[key], len(key), _is_word(key[0]),
-                                           _is_word(key[-1]), tuple(roles)))
-        if self._contexts:
-            self._context_automaton.make_automaton()
+        self._context_reach = max(map(len, context_roles), default=0)  # longest context word
+        self._build_search(keys, list(context_roles))
+
+    def _build_search(self, keys: list[str], context_keys: list[str]) -> None:
+        """One automaton for every string searched for: names, acronyms, exclusions and context
+        words, so that a text is scanned once (ahocorasick_rs, whose cost barely grows
+        with the number of strings). For each string: its pattern and its context word (-1:
+        none; a string can be both), what it is (``_COUNTS_AS``) and its boundary classes."""
+        index = {key: i for i, key in enumerate(dict.fromkeys([*keys, *context_keys]))}
+        size = len(index) or 1
+        self._word_pattern = np.full(size, -1, dtype=np.int64)
+        self._word_pattern[[index[key] for key in keys]] = np.arange(len(keys))
+        self._word_context = np.full(size, -1, dtype=np.int64)
+        self._word_context[[index[key] for key in context_keys]] = np.arange(len(context_keys))
+        kinds = np.zeros(size, dtype=np.uint8)
+        kinds[[index[key] for key in context_keys]] |= _CONTEXT_WORD
+        for key, p in zip(keys, self._patterns):
+            kinds[index[key]] |= _EXCLUSION if p.kind == "exclude" else _NAME
+        self._word_kind = kinds * 4
+        self._name_words = ((kinds & _NAME) != 0).tolist()  # a text without these has no hit
+        self._word_first = np.array([_ends_class(key, 0) for key in index] or [0], dtype=np.uint8)
+        self._word_last = np.array([_ends_class(key, -1) for key in index] or [0], dtype=np.uint8)
+        self._search = None
+        if index:
+            self._search = ahocorasick_rs.AhoCorasick(list(index), matchkind=ahocorasick_rs.MatchKind.Standard,
+                                                      implementation=_SEARCH_IMPLEMENTATION)
+        # lone surrogates cannot be searched (UTF-8): a character of no key stands in for them
+        used = set("".join(index))
+        self._stand_in = next(c for c in range(0xE000, 0xF900) if chr(c) not in used)
 
     def _rule(self, rules: dict, watchlist: Watchlist, entity: str, group: int | None) -> int:
         """The index of the rule of ``entity``'s ambiguous group ``group`` (None: acronyms)."""
@@ -564,28 +597,55 @@ class Matcher:
         rejected: dict[int, str] = {}  # id(hit) -> reason
         if any(h.rule is not None for s in scans for h in s.hits):
             rejected = self._judge(scans)
-        out = []
+        out: list[Mention] = []
         for scan in scans:
-            if not scan.hits:
-                continue
-            text, zone = scan.text, scan.zone
-            spans = scan.norm.originals([h.start for h in scan.hits], [h.end for h in scan.hits])
-            # Pages full of names: the sentence ends are found once for the whole text.
-            # Pages full of names: every sentence is found at once (used where needed below).
-            sentences = _Sentences(text) if len(spans) > _SENTENCE_INDEX_FROM else None
-            left = right = 0
-            sentence = ""
-            for hit, (start, end) in zip(scan.hits, spans):
-                if rejected and id(hit) in rejected:
-                    if unanchored is not None:
-                        unanchored.append(Unanchored(hit.entity, hit.alias, text[start:end], start,
-                                                     end, zone, rejected[id(hit)]))
-                    continue
-                if not left <= start < end <= right:  # else: same sentence as before
-                    left, right = sentences.span(start, end) if sentences else sentence_span(text, start, end)
-                    sentence = text[left:right].strip()
-                out.append(Mention(hit.entity, hit.alias, text[start:end], start, end, zone, sentence))
+            if scan.hits:
+                self._records(scan, rejected, out, unanchored)
         return out
+
+    @staticmethod
+    def _records(scan: _Scan, rejected: dict[int, str], out: list[Mention],
+                 unanchored: list[Unanchored] | None) -> None:
+        """Append the mentions of ``scan`` to ``out`` (and its rejected hits to ``unanchored``).
+        A mention is made as ``Mention(...)`` makes it, its fields set in their order, without
+        the frozen dataclass's one ``object.__setattr__`` call per field (``_new_mention``)."""
+        text, zone, hits = scan.text, scan.zone, scan.hits
+        spans = scan.norm.originals([h.start for h in hits], [h.end for h in hits])
+        # Pages full of names: the text's sentence ends are found together (where needed).
+        sentences = _Sentences(text) if len(spans) > _SENTENCE_INDEX_FROM else None
+        if sentences:  # the plain stops' answers of _Sentences.span, without the call
+            stops, plain, span, count = sentences.stops, sentences.plain, sentences.span, len(sentences.stops)
+        left = right = 0
+        sentence = ""
+        new, append = _new_mention, out.append
+        for hit, (start, end) in zip(hits, spans):
+            if rejected and id(hit) in rejected:
+                if unanchored is not None:
+                    unanchored.append(Unanchored(hit.entity, hit.alias, text[start:end], start,
+                                                 end, zone, rejected[id(hit)]))
+                continue
+            if not left <= start < end <= right:  # else: same sentence as before
+                if sentences is None:
+                    left, right = sentence_span(text, start, end)
+                else:
+                    i = bisect_left(stops, end)
+                    k = bisect_left(stops, start, 0, i) - 1
+                    right = -1
+                    if i < count:
+                        q = stops[i]
+                        # a plain stop, or ". " that ends the sentence: _Sentences._forward's first step
+                        if plain[i] or text[q] == "." and text[q + 1:q + 2].isspace() and _ends_sentence(text, q, q + 1):
+                            right = q + 1
+                    if (0 <= right < min(len(text), end + _SENTENCE_WINDOW) and k >= 0 and plain[k]
+                            and stops[k] >= start - _SENTENCE_WINDOW):
+                        left = stops[k] + 1
+                    else:
+                        left, right = span(start, end)
+                sentence = text[left:right].strip()
+            mention = new(Mention)
+            mention.__dict__.update(entity=hit.entity, alias=hit.alias, surface=text[start:end], start=start,
+                                    end=end, zone=zone, sentence=sentence)
+            append(mention)
 
     def _judge(self, scans: list[_Scan]) -> dict[int, str]:
         """The ambiguous hits that do not count, by ``id(hit)``, with the reason. Word aliases
@@ -602,16 +662,14 @@ class Matcher:
                     else:
                         words.append((k, h))
         rules = {h.rule for _, h in words}  # context words of other rules are not kept
-        for k, scan in enumerate(scans):
-            if any(j == k for j, _ in words):
-                self._gather(scan, rules, around=True)
+        if rules:
+            for scan in scans:
+                self._gather(scan, rules)
         whole: dict[int, str | None] | None = None  # rule -> the document's verdict
         for k, hit in words:
             reason = self._near_reason(scans[k], hit)
             if reason == "":  # no near evidence: the whole document decides
                 if whole is None:
-                    for scan in scans:
-                        self._gather(scan, rules, around=False)
                     whole = {}
                 if hit.rule not in whole:
                     whole[hit.rule] = self._document_evidence(scans, hit.rule)
@@ -631,39 +689,29 @@ class Matcher:
                     rejected[id(hit)] = "entity not named"
         return rejected
 
-    def _gather(self, scan: _Scan, rules: set[int], *, around: bool) -> None:
-        """Fill ``scan.context``: the context words near the ambiguous word hits of ``scan``
-        (``around``) or in its whole text, for the ``rules`` of the document's ambiguous hits,
-        as sorted (start, end, rule, is veto, word as written), with ``scan.starts`` (their
-        starts) and ``scan.hit_starts``."""
-        if scan.context is not None and (around or scan.complete):
+    def _gather(self, scan: _Scan, rules: set[int]) -> None:
+        """Fill ``scan.context``: the context words found in ``scan`` of the ``rules`` of the
+        document's ambiguous hits, by rule, each list in text order (start, end, is veto, word
+        as written)."""
+        if scan.context is not None:
             return
-        norm = scan.norm.text
-        items = []
-        if self._contexts and norm:
-            stretches = [(0, len(norm))]
-            if around:
-                reach = ANCHOR_WINDOW + self._context_reach
-                stretches = _stretches([h for h in scan.hits if h.rule is not None and not h.acronym],
-                                       reach, reach, len(norm))
-            contexts = self._contexts
-            for lo, hi in stretches:
-                for last, cid in self._context_automaton.iter(norm, lo, hi):
-                    c = contexts[cid]
-                    start, end = last + 1 - c.length, last + 1
-                    if c.latin_start and start and _is_word(norm[start - 1]):
-                        continue
-                    if c.latin_end and end < len(norm) and _is_word(norm[end]):
-                        continue
-                    for rule, veto in c.roles:
-                        if rule in rules:
-                            items.append((start, end, rule, veto, c.word))
-        items.sort()
-        scan.context = items
-        scan.starts = [item[0] for item in items]
-        if scan.hit_starts is None:
-            scan.hit_starts = [h.start for h in scan.hits]
-        scan.complete = not around
+        scan.context = {}
+        if scan.found is None:
+            return
+        if scan.classified is None:
+            scan.classified = self._classify(scan.norm, scan.found)
+        starts, ends, words, counts = scan.classified
+        rows = np.flatnonzero(counts & _CONTEXT_WORD)
+        roles, context = self._context_roles, scan.context
+        for start, end, cid in zip(starts[rows].tolist(), ends[rows].tolist(), self._word_context[words[rows]].tolist()):
+            for rule, veto, word in roles[cid]:
+                if rule in rules:
+                    found = context.get(rule)
+                    if found is None:
+                        found = context[rule] = []
+                    found.append((start, end, veto, word))
+        for found in context.values():
+            found.sort()  # (start, end) is one string, so one context word
         scan.evidence = {}
 
     def _anchors(self, rule: _Rule, h: _Hit) -> bool:
@@ -680,10 +728,18 @@ class Matcher:
         ambiguous hit of the rule: the hits that anchor it (``_anchors``) as starts and ends,
         and its context words as starts and (start, end, is veto, word)."""
         rule = self._rules[rule_id]
-        own, anchored_by = rule.entity, rule.anchored_by
-        anchors = [h for h in scan.hits if not h.acronym and h.entity in anchored_by
-                   and (h.entity != own or h.rule is None)]
-        words = [(start, end, veto, word) for start, end, r, veto, word in scan.context if r == rule_id]
+        if scan.named is None:  # entity -> (its unambiguous, its ambiguous) word hits, in text order
+            scan.named = {}
+            for h in scan.hits:
+                if not h.acronym:
+                    scan.named.setdefault(h.entity, ([], []))[h.rule is not None].append(h)
+        parts = []
+        for entity in rule.anchored_by:
+            named = scan.named.get(entity)
+            if named:
+                parts += [named[0], named[1]] if entity != rule.entity else [named[0]]
+        anchors = sorted(chain.from_iterable(parts), key=_START) if len(parts) > 1 else parts[0] if parts else []
+        words = scan.context.get(rule_id, [])
         return ([h.start for h in anchors], [h.end for h in anchors],
                 [w[0] for w in words], words)
 
@@ -697,18 +753,20 @@ class Matcher:
         anchor_starts, anchor_ends, word_starts, words = evidence
         window = self._rules[hit.rule].window
         hit_start, hit_end = hit.start, hit.end
+        low, high = hit_start - window, hit_end + window
         best = window + 1  # nearest anchor's distance (window + 1: none)
-        lo = bisect_left(anchor_starts, hit_start - window - self._longest)
-        hi = bisect_right(anchor_starts, hit_end + window)
-        for k in range(lo, hi):
-            start, end = anchor_starts[k], anchor_ends[k]
-            gap = start - hit_end if start > hit_end else hit_start - end if hit_start > end else 0
+        for k in range(bisect_left(anchor_starts, low - self._longest), bisect_right(anchor_starts, high)):
+            start = anchor_starts[k]
+            if start > hit_end:
+                gap = start - hit_end
+            else:
+                end = anchor_ends[k]
+                gap = hit_start - end if hit_start > end else 0
             if gap < best:
                 best = gap
         veto_word, veto_gap = None, window + 1
-        lo = bisect_left(word_starts, hit_start - window - self._context_reach)
-        hi = bisect_right(word_starts, hit_end + window)
-        for start, end, veto, word in words[lo:hi]:
+        for start, end, veto, word in words[bisect_left(word_starts, low - self._context_reach):
+                                            bisect_right(word_starts, high)]:
             gap = start - hit_end if start > hit_end else hit_start - end if hit_start > end else 0
             if veto:
                 if gap < veto_gap:
@@ -725,11 +783,10 @@ class Matcher:
         rule = self._rules[rule_id]
         anchored = False
         for scan in scans:
-            for _, _, r, veto, word in scan.context or ():
-                if r == rule_id:
-                    if veto:
-                        return f"veto in document: {word}"
-                    anchored = True
+            for _, _, veto, word in scan.context.get(rule_id, ()) if scan.context else ():
+                if veto:
+                    return f"veto in document: {word}"
+                anchored = True
             anchored = anchored or any(self._anchors(rule, h) for h in scan.hits)
         return None if anchored else "no anchor"
 
@@ -746,139 +803,107 @@ class Matcher:
         if not text:
             return _Scan(text, zone, _EMPTY, [], set())
         normalised = normalise(text)
-        norm = normalised.text
         scan = _Scan(text, zone, normalised, [], set())
-        hits, placed = [], set()
-        patterns, placements, size = self._patterns, self._placements, len(norm)
-        for start, end, pid, gapped in self._candidates(normalised):
-            p = patterns[pid]
-            acronym = p.kind == "acronym"
-            if acronym and not self._exact(scan, start, end, p):
-                continue
-            if gapped and not p.latin_start and _spaced_list(text, *scan.norm.original(start, end), p.length):
-                continue
-            hits.append(_Hit(start, end, p.entity, p.alias, p.rule, False, acronym))
-            if pid not in placements:
-                continue
-            for offset, firsts in placements[pid]:
-                at = start + offset  # where an exclusion would start to overlap the hit
-                if not 0 <= at < size or norm[at] not in firsts:
-                    continue
-                for xid, key in firsts[norm[at]]:
-                    if (at, xid) not in placed and norm.startswith(key, at):
-                        placed.add((at, xid))
-                        x = self._patterns[xid]
-                        if self._bounded(norm, at, at + x.length, x) and (
-                                x.latin_start or not self._gapped(scan, at, at + x.length)
-                                or not _spaced_list(text, *scan.norm.original(at, at + x.length), x.length)):
-                            hits.append(_Hit(at, at + x.length, x.entity, x.alias, None, True))
+        found = self._found(normalised)
+        if found is None:
+            return scan
+        scan.found = found  # its context words are read only if the document hits an ambiguous name
+        if not any(self._name_words[word] for word, _, _ in found):
+            return scan
+        starts, ends, words, counts = scan.classified = self._classify(normalised, found)
+        rows = np.flatnonzero(counts & _NAME)
+        if not len(rows):
+            return scan
+        hits = self._names(scan, *self._rows(normalised, starts, ends, words, rows))
+        rows = np.flatnonzero(counts & _EXCLUSION)
+        if hits and len(rows):
+            hits += self._exclusions(scan, hits, *self._rows(normalised, starts, ends, words, rows))
         if hits:
-            hits = _join_parenthesised(_longest_first(_merge_overlaps(hits), len(norm)), norm)
+            hits = _join_parenthesised(_resolve_overlaps(hits), normalised.text)
             scan.redefined = {h.entity for i, h in enumerate(hits)
                               if h.acronym and _redefines(scan, hits, i)}
             scan.hits = [h for h in hits if not h.exclude]
         return scan
 
-    def _candidates(self, normalised: Normalised) -> list[tuple[int, int, int, bool]]:
-        """The automaton's hits in ``normalised`` that sit on their boundaries (``_bounded``), in
-        the automaton's order, as (start, end, pattern, gapped: see ``_gapped``). The tests run
-        over all hits at once as array operations (pages full of names have hundreds)."""
-        found = list(self._automaton.iter(normalised.text))
-        if not found:
-            return []
-        last, pids = np.array(found, dtype=np.int64).T
-        ends = last + 1
-        starts = ends - self._lengths[pids]
+    def _found(self, normalised: Normalised) -> list[tuple[int, int, int]] | None:
+        """Every searched string in ``normalised`` (one scan) as (string index, start, end);
+        None when nothing is found."""
+        if self._search is None:
+            return None
+        try:
+            found = self._search.find_matches_as_indexes(normalised.text, overlapping=True)
+        except UnicodeEncodeError:  # lone surrogates
+            codes = _codepoints(normalised.text)
+            searched = np.where((codes >= 0xD800) & (codes <= 0xDFFF), self._stand_in, codes).astype(np.uint32)
+            found = self._search.find_matches_as_indexes(searched.tobytes().decode("utf-32-le"), overlapping=True)
+        return found or None
+
+    def _classify(self, normalised: Normalised, found: list[tuple[int, int, int]]) -> tuple[np.ndarray, ...]:
+        """The ``found`` strings as arrays: starts, ends, string indexes, and what each counts as
+        on its boundaries (``_COUNTS_AS``: a context word, a name, an exclusion, or nothing)."""
         codes = normalised.codes
         if codes is None:
             codes = _codepoints(normalised.text)
-        # the characters before and after each hit (a space stands for the text's edges)
-        padded = np.concatenate(([32], codes, [32]))
-        before = np.minimum(padded[starts], _WORD_LIMIT)
-        after = np.minimum(padded[ends + 1], _WORD_LIMIT)
-        flags = self._flags[pids]
-        bad = ((flags & _LATIN_START).astype(bool) & _WORD[before]) \
-            | ((flags & _LATIN_END).astype(bool) & _WORD[after]) \
-            | ((flags & _NUMERAL_START).astype(bool) & _NUMERAL[before]) \
-            | ((flags & _NUMERAL_END).astype(bool) & _NUMERAL[after])
+        columns = np.fromiter(chain.from_iterable(found), dtype=np.int64, count=3 * len(found)).reshape(-1, 3)
+        words, starts, ends = columns[:, 0], columns[:, 1], columns[:, 2]
+        # the characters before and after each string (a space stands for the text's edges)
+        padded = np.concatenate(([32], np.minimum(codes, _WORD_LIMIT), [32]))
+        bad = (self._word_first[words] & _CHARACTER_CLASS[padded[starts]]) \
+            | (self._word_last[words] & _CHARACTER_CLASS[padded[ends + 1]])
+        return starts, ends, words, _COUNTS_AS[self._word_kind[words] | bad]
+
+    def _rows(self, normalised: Normalised, starts: np.ndarray, ends: np.ndarray, words: np.ndarray,
+              rows: np.ndarray) -> tuple[list[int], ...]:
+        """Starts, ends, patterns of the found ``rows``, and whether normalising dropped
+        characters inside each (only then can it be a spaced-out list, see ``_spaced_list``)."""
+        starts, ends = starts[rows], ends[rows]
         index = normalised.index
         if index is None:
-            gapped = np.zeros(len(found), dtype=bool)
+            gapped = [False] * len(rows)
         else:
-            gapped = index[ends - 1] - index[starts] != ends - 1 - starts
-        keep = np.flatnonzero(~bad)
-        if len(keep) == len(found):
-            return list(zip(starts.tolist(), ends.tolist(), pids.tolist(), gapped.tolist()))
-        return list(zip(starts[keep].tolist(), ends[keep].tolist(), pids[keep].tolist(),
-                        gapped[keep].tolist()))
+            gapped = (index[ends - 1] - index[starts] != ends - 1 - starts).tolist()
+        return starts.tolist(), ends.tolist(), self._word_pattern[words[rows]].tolist(), gapped
 
-    @staticmethod
-    def _gapped(scan: _Scan, start: int, end: int) -> bool:
-        """Whether normalising dropped characters (spaces, invisibles) inside ``[start, end)``:
-        only then can the hit be a spaced-out list (``_spaced_list``); a cheap test first."""
-        index = scan.norm.index
-        return index is not None and int(index[end - 1]) - int(index[start]) != end - 1 - start
+    def _names(self, scan: _Scan, starts: list[int], ends: list[int], pids: list[int],
+               gapped: list[bool]) -> list[_Hit]:
+        """The hits of names and acronyms on their boundaries, in any order: acronyms written
+        as listed (``_exact``), no spaced-out lists (``_spaced_list``)."""
+        fields, hits = self._hit_fields, []
+        append = hits.append
+        for start, end, pid, gap in zip(starts, ends, pids, gapped):
+            entity, alias, rule, acronym, latin_start = fields[pid]
+            if acronym and not self._exact(scan, start, end, self._patterns[pid]):
+                continue
+            if gap and not latin_start and _spaced_list(scan.text, *scan.norm.original(start, end),
+                                                        self._patterns[pid].length):
+                continue
+            append(_Hit(start, end, entity, alias, rule, False, acronym))
+        return hits
 
-    @staticmethod
-    def _bounded(norm: str, start: int, end: int, p: _Pattern) -> bool:
-        before = norm[start - 1] if start else ""
-        after = norm[end] if end < len(norm) else ""
-        if p.latin_start and before and _is_word(before):
-            return False
-        if p.latin_end and after and _is_word(after):
-            return False
-        if p.numeral_start and before in _CJK_NUMERALS:
-            return False
-        return not (p.numeral_end and after and after in _CJK_NUMERALS)
+    def _exclusions(self, scan: _Scan, hits: list[_Hit], starts: list[int], ends: list[int],
+                    pids: list[int], gapped: list[bool]) -> list[_Hit]:
+        """The exclusions on their boundaries that can swallow one of the name ``hits``: those
+        overlapping one, and those of an acronym's own entity that open the parenthesis right
+        after it ("GBA (" + exclusion), which ``_redefines`` reads. No spaced-out lists."""
+        covered = bytearray(len(scan.norm.text))  # 1 where a name hit lies
+        for h in hits:
+            covered[h.start:h.end] = b"\x01" * (h.end - h.start)
+        after_acronym = {(h.entity, h.end + gap) for h in hits if h.acronym for gap in (1, 2)}
+        out = []
+        for start, end, pid, gap in zip(starts, ends, pids, gapped):
+            x = self._patterns[pid]
+            if covered.find(1, start, end) < 0 and (x.entity, start) not in after_acronym:
+                continue
+            if x.latin_start or not gap or not _spaced_list(scan.text, *scan.norm.original(start, end), x.length):
+                out.append(_Hit(start, end, x.entity, x.alias, None, True))
+        return out
 
     @staticmethod
     def _exact(scan: _Scan, start: int, end: int, p: _Pattern) -> bool:
         """Acronyms are case-sensitive: "gba" is not GBA, full-width ＧＢＡ is."""
         a, b = scan.norm.original(start, end)
         surface = unicodedata.normalize("NFKC", scan.text[a:b])
-        return "".join(c for c in surface if c not in _INVISIBLE) == p.alias
-
-
-def _placements(patterns: list[_Pattern], keys: list[str]) -> dict[int, list[tuple[int, dict]]]:
-    """For each name pattern, the exclusions that can overlap one of its hits, by the offset of
-    the exclusion's start from the hit's start, then by the exclusion's first character:
-    ``{pattern: [(offset, {first character: [(exclusion pattern, its folded key)]})]}``. An exclusion
-    overlaps where the shared characters agree (旧金山大湾区 over 大湾区 at -3); one of the
-    acronym's own entity can also open the parenthesis after it ("GBA (" + exclusion), which
-    ``_redefines`` reads."""
-    exclusions = [(i, keys[i]) for i, p in enumerate(patterns) if p.kind == "exclude"]
-    out: dict[int, list[tuple[int, int, str]]] = {}
-    for i, p in enumerate(patterns):
-        if p.kind == "exclude":
-            continue
-        name = keys[i]
-        for xid, key in exclusions:
-            for offset in range(1 - len(key), len(name)):
-                lo, hi = max(0, offset), min(len(name), offset + len(key))
-                if name[lo:hi] == key[lo - offset:hi - offset]:
-                    out.setdefault(i, []).append((offset, xid, key))
-            if p.kind == "acronym" and patterns[xid].entity == p.entity:
-                out.setdefault(i, []).extend((len(name) + gap, xid, key) for gap in (1, 2))
-    grouped: dict[int, list[tuple[int, dict]]] = {}
-    for i, placements in out.items():
-        by_offset: dict[int, dict[str, list[tuple[int, str]]]] = {}
-        for offset, xid, key in placements:
-            by_offset.setdefault(offset, {}).setdefault(key[0], []).append((xid, key))
-        grouped[i] = sorted(by_offset.items())
-    return grouped
-
-
-def _stretches(hits: list[_Hit], before: int, after: int, size: int) -> list[tuple[int, int]]:
-    """The spans ``[start - before, end + after)`` around ``hits``, clipped to ``[0, size)``,
-    overlapping ones merged, in order."""
-    out: list[list[int]] = []
-    for h in sorted(hits, key=lambda h: h.start):
-        lo, hi = max(0, h.start - before), min(size, h.end + after)
-        if out and lo <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], hi)
-        else:
-            out.append([lo, hi])
-    return [(lo, hi) for lo, hi in out]
+        return surface == p.alias or surface.translate(_DROP_INVISIBLE) == p.alias
 
 
 def _spaced_list(text: str, start: int, end: int, length: int) -> bool:
@@ -893,6 +918,45 @@ def _spaced_list(text: str, start: int, end: int, length: int) -> bool:
     return bool(_LONE_AFTER.match(text, end) or _LONE_BEFORE.search(text, max(0, start - 8), start))
 
 
+def _resolve_overlaps(hits: list[_Hit]) -> list[_Hit]:
+    """``_longest_first(_merge_overlaps(hits))``, sorted by start, done for each group of hits
+    that overlap one another: groups do not interact, most hits overlap nothing, and most of
+    the rest overlap one other hit (a name inside a longer one, a look-alike around a name)."""
+    hits.sort(key=_START)
+    out: list[_Hit] = []
+    i, count = 0, len(hits)
+    while i < count:
+        j, reach = i + 1, hits[i].end
+        while j < count and hits[j].start < reach:
+            reach = max(reach, hits[j].end)
+            j += 1
+        if j == i + 1:
+            out.append(hits[i])
+        elif j == i + 2:
+            out.append(_resolve_pair(hits[i], hits[i + 1]))
+        else:
+            out += _longest_first(_merge_overlaps(hits[i:j]))
+        i = j
+    return out
+
+
+_START = attrgetter("start")
+
+
+def _resolve_pair(a: _Hit, b: _Hit) -> _Hit:
+    """``_longest_first(_merge_overlaps([a, b]))`` of two overlapping hits: one entity's merge
+    into one, else the longer wins (then the earlier start, then the smaller entity, then the
+    name over the exclusion, as the sorts there order them)."""
+    if (a.start, -a.end) > (b.start, -b.end):
+        a, b = b, a
+    if a.entity == b.entity and a.exclude == b.exclude:
+        _absorb(a, b)
+        return a
+    if (a.start - a.end, a.start, a.entity, a.exclude) < (b.start - b.end, b.start, b.entity, b.exclude):
+        return a
+    return b
+
+
 def _merge_overlaps(hits: list[_Hit]) -> list[_Hit]:
     """Overlapping hits of one entity become one hit over their union ("15th Five-Year Plan
     (2026-2030)" is matched by two aliases); the longest part names the alias. The union is
@@ -902,28 +966,36 @@ def _merge_overlaps(hits: list[_Hit]) -> list[_Hit]:
     for h in hits:
         cur = out[-1] if out else None
         if cur and (cur.entity, cur.exclude) == (h.entity, h.exclude) and h.start < cur.end:
-            longer = h.end - h.start > cur.end - cur.start
-            if cur.rule is None or h.rule is None:
-                cur.rule, cur.acronym = None, False
-            elif longer:
-                cur.rule, cur.acronym = h.rule, h.acronym
-            if longer:
-                cur.alias = h.alias
-            cur.end = max(cur.end, h.end)
+            _absorb(cur, h)
         else:
             out.append(h)
     return out
 
 
-def _longest_first(hits: list[_Hit], size: int) -> list[_Hit]:
-    """Keep the longest hits, dropping any that overlaps one already kept; sorted by start."""
-    taken = bytearray(size)
+def _absorb(cur: _Hit, h: _Hit) -> None:
+    """Merge ``h`` into ``cur``, of one entity, overlapping it and starting no earlier."""
+    longer = h.end - h.start > cur.end - cur.start
+    if cur.rule is None or h.rule is None:
+        cur.rule, cur.acronym = None, False
+    elif longer:
+        cur.rule, cur.acronym = h.rule, h.acronym
+    if longer:
+        cur.alias = h.alias
+    cur.end = max(cur.end, h.end)
+
+
+def _longest_first(hits: list[_Hit]) -> list[_Hit]:
+    """Keep the longest hits, dropping any that overlaps one already kept; sorted by start.
+    Ties: the earlier start, then the order of ``hits``."""
+    base = min(h.start for h in hits)
+    taken = bytearray(max(h.end for h in hits) - base)
     kept = []
     for h in sorted(hits, key=lambda h: (h.start - h.end, h.start)):
-        if taken.find(1, h.start, h.end) == -1:
-            taken[h.start:h.end] = b"\x01" * (h.end - h.start)
+        start, end = h.start - base, h.end - base
+        if taken.find(1, start, end) == -1:
+            taken[start:end] = b"\x01" * (end - start)
             kept.append(h)
-    kept.sort(key=lambda h: h.start)
+    kept.sort(key=_START)
     return kept
 
 
@@ -980,8 +1052,12 @@ def sentence_span(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 _SENTENCE_INDEX_FROM = 4  # mentions in a text from which their sentences are found together
-_IS_STOP = np.zeros(0x10000, dtype=bool)
-_IS_STOP[[ord(c) for c in "。！？｡!?.\n"]] = True  # _STOP's characters
+# Classes of the characters below U+10000 (the sentence rules' characters all are): _STOP's
+# characters; . ! ? (a stop that ends a sentence only by _ends_sentence); _CLOSERS.
+_STOP_CHARACTER, _SOFT_STOP, _CLOSING = 1, 2, 4
+_SENTENCE_CLASS = np.zeros(0x10001, dtype=np.uint8)  # the last: past the text's end
+for _chars, _bit in (("。！？｡!?.\n", _STOP_CHARACTER), (".!?", _SOFT_STOP), (_CLOSERS, _CLOSING)):
+    _SENTENCE_CLASS[[ord(c) for c in _chars]] |= _bit
 
 
 class _Sentences:
@@ -989,69 +1065,106 @@ class _Sentences:
     a text holds many mentions.
 
     Every match of ``_SENTENCE_END`` and of ``_STOP`` begins at a ``_STOP`` character, so the
-    text's stops are found once (one array operation) and each mention walks only the stops
-    near it; what is decided at a stop (the match there, whether it ends a sentence) does not
-    depend on the mention and is decided once. A match that would run past the window's edge
-    (where the windowed search would cut it) is left to ``sentence_span`` itself.
+    text's stops are found once (array operations, which also tell the plain ones), and what
+    follows from any other stop is decided once and kept: ``forward``, for the first stop at or after a mention's end, the end of the
+    sentence that ``sentence_span`` reaches from there (the matches it steps over do not depend
+    on the mention); ``boundary``, for the last stop before a mention's start, the nearest stop
+    at or before it that ends a sentence. The rare answer that depends on the mention (beyond
+    the window, a sentence end inside the mention's own closing marks) is left to
+    ``sentence_span`` itself.
     """
 
-    __slots__ = ("text", "stops", "ends_at", "closes_at")
+    __slots__ = ("text", "stops", "plain", "forward", "boundary", "after")
 
     def __init__(self, text: str) -> None:
         self.text = text
-        codes = _codepoints(text)
-        self.stops = np.flatnonzero(_IS_STOP[np.minimum(codes, 0xFFFF)]).tolist()  # U+FFFF up: none
-        self.ends_at: dict[int, tuple[int, bool]] = {}  # stop -> (its _SENTENCE_END match's end or -1, ends)
-        self.closes_at: dict[int, tuple[int, bool]] = {}  # stop -> (end of its closing marks, ends)
+        classes = _SENTENCE_CLASS[np.minimum(_codepoints(text), 0xFFFF)]  # U+FFFF up: no class
+        stops = np.flatnonzero(classes & _STOP_CHARACTER)
+        self.stops = stops.tolist()
+        # Most stops are plain: 。 or a line break with no closing mark after it. Such a stop
+        # ends the sentence right after itself, both ways (no walk needed).
+        following = np.append(classes, 0)[stops + 1]
+        self.plain = (((classes[stops] & _SOFT_STOP) | (following & _CLOSING)) == 0).tolist()
+        self.forward: dict[int, int] = {}  # stop index -> end of the sentence reached from it (-1: none)
+        self.boundary: dict[int, int] = {}  # stop index -> nearest sentence-ending stop at or before it (-1)
+        self.after: dict[int, int] = {}  # stop index -> end of the closing marks after it
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """``sentence_span(text, start, end)``."""
-        text, stops, ends_at, closes_at = self.text, self.stops, self.ends_at, self.closes_at
-        size, count = len(text), len(stops)
-        limit = min(size, end + _SENTENCE_WINDOW)
-        right, resume = limit, end
+        text, stops, plain = self.text, self.stops, self.plain
         i = bisect_left(stops, end)
-        while i < count and stops[i] < limit:
-            q = stops[i]
-            i += 1
-            if q < resume:
-                continue
-            known = ends_at.get(q)
-            if known is None:
-                m = _SENTENCE_END.match(text, q)
-                known = ends_at[q] = (m.end(), _ends_sentence(text, q, m.end())) if m else (-1, False)
-            stop_end, ends = known
-            if stop_end < 0:
-                continue
-            if stop_end >= limit:
-                right = sentence_span(text, start, end)[1]
-                break
-            if ends:
-                right = stop_end
-                break
-            resume = stop_end
-        lo = max(0, start - _SENTENCE_WINDOW)
-        left = lo
+        if i < len(stops) and plain[i]:
+            right = stops[i] + 1
+        else:
+            right = self.forward.get(i)
+            if right is None:
+                right = self._forward(i)
+        if not 0 <= right < min(len(text), end + _SENTENCE_WINDOW):
+            right = sentence_span(text, start, end)[1]
         i = bisect_left(stops, start) - 1
-        while i >= 0 and stops[i] >= lo:
+        if i >= 0 and plain[i]:
+            k, left = i, stops[i] + 1
+        else:
+            k = self.boundary.get(i)
+            if k is None:
+                k = self._boundary(i)
+            left = self.after.get(k, 0)
+        if k < 0 or stops[k] < start - _SENTENCE_WINDOW:
+            return max(0, start - _SENTENCE_WINDOW), right
+        if text[stops[k]] not in ".!?":  # ends a sentence: past its closing marks, cut at start
+            return min(left, start), right
+        if left < start:
+            return left, right
+        return _sentence_start(text, start), right
+
+    def _forward(self, i: int) -> int:
+        """Where ``sentence_span`` ends a sentence when its search meets stop ``i`` first:
+        matches of ``_SENTENCE_END`` that end no sentence are stepped over (the search resumes
+        after them). Kept for every stop the walk meets."""
+        text, stops, forward = self.text, self.stops, self.forward
+        met, right = [], -1
+        while i < len(stops):
+            known = forward.get(i)
+            if known is not None:
+                right = known
+                break
+            met.append(i)
+            q = stops[i]
+            m = _SENTENCE_END.match(text, q)
+            if m is None:
+                i += 1
+            elif text[q] not in ".!?" or _ends_sentence(text, q, m.end()):
+                right = m.end()
+                break
+            else:
+                i = bisect_left(stops, m.end(), i + 1)
+        for k in met:
+            forward[k] = right
+        return right
+
+    def _boundary(self, i: int) -> int:
+        """The nearest stop at or before stop ``i`` that ends a sentence (-1: none), with the
+        end of the closing marks after each stop met (``after``). Kept for every stop met."""
+        text, stops, boundary, after = self.text, self.stops, self.boundary, self.after
+        size, met, found = len(text), [], -1
+        while i >= 0:
+            known = boundary.get(i)
+            if known is not None:
+                found = known
+                break
+            met.append(i)
             k = stops[i]
+            j = k + 1
+            while j < size and text[j] in _CLOSERS:
+                j += 1
+            after[i] = j
+            if text[k] not in ".!?" or (j < size and _ends_sentence(text, k, j)):
+                found = i
+                break
             i -= 1
-            if text[k] not in ".!?":  # ends a sentence: past its closing marks, cut at start
-                left = k + 1
-                while left < start and text[left] in _CLOSERS:
-                    left += 1
-                break
-            known = closes_at.get(k)
-            if known is None:
-                j = k + 1
-                while j < size and text[j] in _CLOSERS:
-                    j += 1
-                known = closes_at[k] = (j, _ends_sentence(text, k, j) if j < size else False)
-            j, ends = known
-            if j < start and ends:
-                left = j
-                break
-        return left, right
+        for k in met:
+            boundary[k] = found
+        return found
 
 
 def _sentence_start(text: str, start: int) -> int:
