@@ -442,6 +442,21 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head"):
     out.print(f"database at {revision}")
 
 
+@db_app.command("refresh-analytics")
+def db_refresh_analytics(
+    full: Annotated[bool, typer.Option("--full", help="Recompute every summary from the tables (repair).")] = False,
+):
+    """Bring the analyst views up to date now (flow runs do it when they end); prints
+    how many documents were recomputed."""
+    _prepare_db()
+    from hubwatch.models.analytics import refresh_analytics
+    from hubwatch.models.db import session_factory
+
+    with session_factory().begin() as session:
+        documents = refresh_analytics(session, full=full)
+    out.print(f"analytics current: {documents} document(s) recomputed")
+
+
 def _register_extras() -> None:
     try:
         from hubwatch.cli.analyst import register
