@@ -37,10 +37,11 @@ ANALYST_VIEWS = ("current_documents", "current_mentions", "entities", "document_
                  "attachments", *MAINTAINED_VIEWS)
 ANALYST_ROLE = "hubwatch_analyst"
 
-#: Past this many changed documents one upkeep recomputes everything instead (measured on
-#: the seeded 200,000-version database: a document costs about 0.3 ms one by one, the whole
-#: corpus about 20 s at once).
-FULL_REBUILD_DOCUMENTS = 50_000
+#: When at least this share of the documents is queued, one upkeep recomputes everything
+#: instead (measured on the seeded 150,000-document database: about 0.6 ms a document one
+#: by one, a rebuild about 0.5 ms per document of the corpus).
+FULL_REBUILD_SHARE = 0.5
+_FEW_DOCUMENTS = 10_000  # below this, one by one whatever the share (a few seconds at most)
 
 # Chinese substring search needs three characters: pg_trgm indexes trigrams.
 MIN_TRIGRAM_CHARS = 3
@@ -52,6 +53,14 @@ SEARCH_INDEXES = tuple(ix for ix in DocumentVersion.__table__.indexes
 _CLAIM = text("""
     WITH claimed AS (DELETE FROM analytics_queue RETURNING document_id)
     SELECT DISTINCT document_id FROM claimed ORDER BY document_id""")
+
+
+def _rebuild_pays(session: Session, queued: int) -> bool:
+    if queued < _FEW_DOCUMENTS:
+        return False
+    corpus = session.execute(text(  # the planner's estimate: no scan
+        "SELECT reltuples FROM pg_class WHERE oid = 'document'::regclass")).scalar()
+    return queued >= FULL_REBUILD_SHARE * (corpus or 0)
 
 
 def refresh_analytics(session: Session, *, full: bool = False, concurrently: bool = True) -> int:
@@ -68,8 +77,8 @@ def refresh_analytics(session: Session, *, full: bool = False, concurrently: boo
             advisory lock held to the end of the transaction, so concurrent runs neither
             double count nor deadlock.
         full: recompute every summary from the base tables (repair, ``hubwatch db
-            refresh-analytics --full``); also chosen when more than
-            :data:`FULL_REBUILD_DOCUMENTS` documents are queued.
+            refresh-analytics --full``); also chosen when the queue holds
+            :data:`FULL_REBUILD_SHARE` of the documents or more.
         concurrently: ignored; kept for callers of the materialised-view refresh.
 
     Returns:
@@ -89,9 +98,10 @@ def refresh_analytics(session: Session, *, full: bool = False, concurrently: boo
     locks.acquire(session, ANALYTICS_LOCK_KEY, what="analytics upkeep", xact=True)
     if not full:
         ids = session.execute(_CLAIM).scalars().all()
-        if len(ids) <= FULL_REBUILD_DOCUMENTS:
+        if not _rebuild_pays(session, len(ids)):
             if ids:
-                session.execute(text("SELECT analytics_refresh_documents(:ids)"), {"ids": ids})
+                session.execute(text("SELECT analytics_refresh_documents(CAST(:ids AS bigint[]))"),
+                                {"ids": ids})
             return len(ids)
     return session.execute(text("SELECT analytics_rebuild()")).scalar_one()
 

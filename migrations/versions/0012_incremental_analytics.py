@@ -32,9 +32,11 @@ How:
   lock (``hubwatch.models.analytics.refresh_analytics``): under it the old summary rows of
   a document are exactly what the totals hold, so the deltas are exact.
 * ``analytics_rebuild()`` recomputes everything (this migration, and repair).
-* The recomputing SQL is kept once, as internal views ``analytics_calc_*`` (not granted):
-  the predicate on ``document_id`` or ``day`` is pushed down into them (grouping and
-  window partition columns), so the same definitions serve one document and the corpus.
+* The recomputing SQL is kept once, as internal views and functions ``analytics_calc_*``
+  (not granted): a predicate on ``document_id`` is pushed down into the views (a grouping
+  and window partition column), the daily functions take the days, so the same
+  definitions serve a few documents and the corpus (the upkeep plans each statement for
+  its actual ids: ``plan_cache_mode = force_custom_plan``).
 * ``TRUNCATE`` fires no row triggers: a TRUNCATE of a base table empties the summaries
   and queues the documents that remain.
 
@@ -208,43 +210,49 @@ JOIN entities en ON en.entity_id = c.entity_id
 WHERE c.mentions_before <> c.mentions_after
 """
 
-# The daily aggregates, from the per-document summaries: a day's denominator counts every
-# current document of that day, source, kind and language, with or without mentions.
+# The daily aggregates of ``days`` (NULL: every day), from the per-document summaries: a
+# day's denominator counts every current document of that day, source, kind and
+# language, with or without mentions. Functions rather than views: a day list would not
+# reach the denominators' subquery through the join (only equalities travel across it).
 CALC_MENTION_DAILY = """
-CREATE VIEW analytics_calc_mention_daily AS
+CREATE FUNCTION analytics_calc_mention_daily(days date[]) RETURNS SETOF analytics_mention_daily
+LANGUAGE sql STABLE AS $fn$
 SELECT p.day, p.entity, p.hub, p.source, p.kind, p.language,
-       p.documents::int AS documents, p.mentions::int AS mentions,
-       t.all_documents::int AS all_documents,
-       (p.documents::float8 / t.all_documents) AS share_of_documents
+       p.documents::int, p.mentions::int, t.all_documents::int,
+       p.documents::float8 / t.all_documents
 FROM (SELECT day, entity, hub, source, kind, language,
              count(*) AS documents, sum(mentions) AS mentions
-      FROM analytics_document_entity GROUP BY day, entity, hub, source, kind, language) p
+      FROM analytics_document_entity WHERE days IS NULL OR day = ANY(days)
+      GROUP BY day, entity, hub, source, kind, language) p
 JOIN (SELECT day, source, kind, language, count(*) AS all_documents
-      FROM analytics_document GROUP BY day, source, kind, language) t
+      FROM analytics_document WHERE days IS NULL OR day = ANY(days)
+      GROUP BY day, source, kind, language) t
   ON t.day = p.day AND t.source = p.source AND t.kind = p.kind
  AND t.language IS NOT DISTINCT FROM p.language
+$fn$
 """
 
 # A document that mentions a hub and one of its sub-areas counts once for the hub.
 CALC_HUB_DAILY = """
-CREATE VIEW analytics_calc_hub_daily AS
+CREATE FUNCTION analytics_calc_hub_daily(days date[]) RETURNS SETOF analytics_hub_daily
+LANGUAGE sql STABLE AS $fn$
 SELECT p.day, p.hub, p.source, p.kind, p.language,
-       p.documents::int AS documents, p.mentions::int AS mentions,
-       t.all_documents::int AS all_documents,
-       (p.documents::float8 / t.all_documents) AS share_of_documents
+       p.documents::int, p.mentions::int, t.all_documents::int,
+       p.documents::float8 / t.all_documents
 FROM (SELECT day, hub, source, kind, language, count(*) AS documents, sum(mentions) AS mentions
       FROM (SELECT document_id, day, hub, source, kind, language, sum(mentions) AS mentions
-            FROM analytics_document_entity
+            FROM analytics_document_entity WHERE days IS NULL OR day = ANY(days)
             GROUP BY document_id, day, hub, source, kind, language) per_doc
       GROUP BY day, hub, source, kind, language) p
 JOIN (SELECT day, source, kind, language, count(*) AS all_documents
-      FROM analytics_document GROUP BY day, source, kind, language) t
+      FROM analytics_document WHERE days IS NULL OR day = ANY(days)
+      GROUP BY day, source, kind, language) t
   ON t.day = p.day AND t.source = p.source AND t.kind = p.kind
  AND t.language IS NOT DISTINCT FROM p.language
+$fn$
 """
 CALC_VIEWS = ("analytics_calc_document", "analytics_calc_document_entity",
-              "analytics_calc_mention_change", "analytics_calc_mention_daily",
-              "analytics_calc_hub_daily")
+              "analytics_calc_mention_change")
 
 # -- the public views: same names, columns and types as the materialised views of 0003 ----
 
@@ -276,20 +284,19 @@ _PAIRS = """
 
 REFRESH_DAYS = """
 CREATE FUNCTION analytics_refresh_days(days date[]) RETURNS void
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $fn$
 BEGIN
     DELETE FROM analytics_mention_daily WHERE day = ANY(days);
-    INSERT INTO analytics_mention_daily SELECT * FROM analytics_calc_mention_daily
-    WHERE day = ANY(days);
+    INSERT INTO analytics_mention_daily SELECT * FROM analytics_calc_mention_daily(days);
     DELETE FROM analytics_hub_daily WHERE day = ANY(days);
-    INSERT INTO analytics_hub_daily SELECT * FROM analytics_calc_hub_daily WHERE day = ANY(days);
+    INSERT INTO analytics_hub_daily SELECT * FROM analytics_calc_hub_daily(days);
 END
 $fn$
 """
 
 REFRESH_DOCUMENTS = f"""
 CREATE FUNCTION analytics_refresh_documents(ids bigint[]) RETURNS void
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $fn$
 DECLARE
     days date[];
 BEGIN
@@ -334,8 +341,8 @@ BEGIN
     INSERT INTO analytics_document SELECT * FROM analytics_calc_document;
     GET DIAGNOSTICS documents = ROW_COUNT;
     INSERT INTO analytics_document_entity SELECT * FROM analytics_calc_document_entity;
-    INSERT INTO analytics_mention_daily SELECT * FROM analytics_calc_mention_daily;
-    INSERT INTO analytics_hub_daily SELECT * FROM analytics_calc_hub_daily;
+    INSERT INTO analytics_mention_daily SELECT * FROM analytics_calc_mention_daily(NULL);
+    INSERT INTO analytics_hub_daily SELECT * FROM analytics_calc_hub_daily(NULL);
     INSERT INTO analytics_co_mention
     SELECT a.entity, b.entity, count(*)::int FROM analytics_document_entity a
     JOIN analytics_document_entity b ON b.document_id = a.document_id AND a.entity < b.entity
@@ -407,7 +414,8 @@ BEGIN
 END
 $fn$
 """
-FUNCTIONS = ("analytics_enqueue_versions()", "analytics_enqueue_mentions()",
+FUNCTIONS = ("analytics_calc_mention_daily(date[])", "analytics_calc_hub_daily(date[])",
+             "analytics_enqueue_versions()", "analytics_enqueue_mentions()",
              "analytics_enqueue_row()", "analytics_truncated()",
              "analytics_refresh_days(date[])", "analytics_refresh_documents(bigint[])",
              "analytics_rebuild()")
