@@ -162,7 +162,7 @@ def weekly_counts(session: Session, weeks: int) -> dict[str, list[tuple[dt.date,
     """Documents per week mentioning each entity, the last ``weeks`` weeks (zeros kept).
 
     Returns ``{entity: [(week_start, documents), ...]}`` oldest first, for every entity of
-    the watch-list (from ``mention_daily``: as of the last refresh).
+    the watch-list (from ``mention_daily``: as of the last upkeep, the end of the last run).
     """
     rows = session.execute(text("""
         WITH weeks AS (

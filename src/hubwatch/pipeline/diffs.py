@@ -2,8 +2,8 @@
 every version pair that has no row for its present texts (new versions, backfilled
 older ones, re-extracted texts).
 
-Called by the flows at the end of every writing run, before the materialised views are
-refreshed; plain Python, so a test or a script can call it on a session too.
+Called by the flows at the end of every writing run, in the transaction that brings the
+maintained views up to date; plain Python, so a test or a script can call it on a session too.
 """
 
 from __future__ import annotations
