@@ -14,9 +14,11 @@ How:
   triggers with transition tables on ``mention`` and ``document_version`` (insert,
   delete), and row-level triggers whose ``WHEN`` clause filters in C on the few columns
   the summaries read (``document_version.valid_to``/``valid_from``/``published_at``/
-  ``language``; ``document.source_id``/``first_seen_at``/``canonical_url``; a source's
+  ``language``, and ``content_hash``, which the sentence diffs of ``version_diffs`` read:
+  a run recomputes the diffs of the queued documents only; ``document.source_id``/
+  ``first_seen_at``/``canonical_url``; a source's
   slug, kind and language; an entity's key and parent), so the frequent updates
-  (``last_fetched_at``, ``next_check_at``, re-extracted text) cost nothing. Each records
+  (``last_fetched_at``, ``next_check_at``, ``gone_at``) cost nothing. Each records
   the affected document ids in ``analytics_queue``, keyed by (document, writing
   transaction): duplicates within one transaction collapse (``ON CONFLICT DO NOTHING``),
   while a writer never skips its row because another transaction's row for the same
@@ -432,6 +434,7 @@ TRIGGERS = {
                                  "OR OLD.valid_from IS DISTINCT FROM NEW.valid_from "
                                  "OR OLD.published_at IS DISTINCT FROM NEW.published_at "
                                  "OR OLD.language IS DISTINCT FROM NEW.language "
+                                 "OR OLD.content_hash IS DISTINCT FROM NEW.content_hash "
                                  "OR OLD.document_id IS DISTINCT FROM NEW.document_id) "
                                  "EXECUTE FUNCTION analytics_enqueue_row()",
     "analytics_mentions_inserted": "AFTER INSERT ON mention REFERENCING NEW TABLE AS "

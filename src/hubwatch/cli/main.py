@@ -444,15 +444,17 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head"):
 
 @db_app.command("refresh-analytics")
 def db_refresh_analytics(
-    full: Annotated[bool, typer.Option("--full", help="Recompute every summary from the tables (repair).")] = False,
+    full: Annotated[bool, typer.Option("--full", help="Recompute every summary (and every missing diff) from the tables (repair).")] = False,
 ):
-    """Bring the analyst views up to date now (flow runs do it when they end); prints
-    how many documents were recomputed."""
+    """Bring the analyst views up to date now (flow runs do it when they end), the
+    sentence diffs of version_diffs included; prints how many documents were recomputed."""
     _prepare_db()
-    from hubwatch.models.analytics import refresh_analytics
+    from hubwatch.models.analytics import queued_documents, refresh_analytics
     from hubwatch.models.db import session_factory
+    from hubwatch.pipeline.diffs import update_version_diffs
 
     with session_factory().begin() as session:
+        update_version_diffs(session, None if full else queued_documents(session))
         documents = refresh_analytics(session, full=full)
     out.print(f"analytics current: {documents} document(s) recomputed")
 

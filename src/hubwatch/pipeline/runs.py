@@ -28,7 +28,7 @@ from hubwatch.crawl.fetch import Fetcher
 from hubwatch.crawl.politeness import host_gate_for
 from hubwatch.mentions.match import Matcher
 from hubwatch.models import store
-from hubwatch.models.analytics import refresh_analytics
+from hubwatch.models.analytics import queued_documents, refresh_analytics
 from hubwatch.models.db import get_engine, session_factory
 from hubwatch.models.runs import open_run
 from hubwatch.pipeline.cancel import Cancellation, for_run, forget
@@ -125,7 +125,8 @@ def crawl_run(flow_name: str, parameters: dict, *, flow_run_id: str | None = Non
                 with sessions.begin() as session:
                     store.finish_run(session, run_id, status, counts, error)
                     if changed_content(flow_name, counts):
-                        update_version_diffs(session)  # read by version_diffs
+                        # read by version_diffs; only documents the database saw change
+                        update_version_diffs(session, queued_documents(session))
                     # Recomputes what the database queued as changed; nothing queued, no work.
                     refresh_analytics(session)
 
