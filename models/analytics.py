@@ -18,6 +18,7 @@ Public API:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import text
@@ -65,7 +66,8 @@ def _rebuild_pays(session: Session, queued: int) -> bool:
     return queued >= FULL_REBUILD_SHARE * (corpus or 0)
 
 
-def refresh_analytics(session: Session, *, full: bool = False, concurrently: bool = True) -> int:
+def refresh_analytics(session: Session, *, full: bool = False, concurrently: bool = True,
+                      on_claimed: Callable[[list[int] | None], object] | None = None) -> int:
     """Bring the maintained views (:data:`MAINTAINED_VIEWS`) up to date with the tables.
 
     The database's triggers queue every document whose rows those views read changed
@@ -82,6 +84,10 @@ def refresh_analytics(session: Session, *, full: bool = False, concurrently: boo
             refresh-analytics --full``); also chosen when the queue holds
             :data:`FULL_REBUILD_SHARE` of the documents or more.
         concurrently: ignored; kept for callers of the materialised-view refresh.
+        on_claimed: called in the transaction, under the lock, with the ids of the
+            documents taken from the queue (None on a full rebuild: every document)
+            before their rows are recomputed: a run computes their sentence diffs there,
+            so documents another run wrote and this upkeep took are not missed.
 
     Returns:
         How many documents were recomputed.
@@ -98,14 +104,17 @@ def refresh_analytics(session: Session, *, full: bool = False, concurrently: boo
     if level != "read committed":
         raise RuntimeError(f"refresh_analytics needs a READ COMMITTED transaction, not {level}")
     locks.acquire(session, ANALYTICS_LOCK_KEY, what="analytics upkeep", xact=True)
-    if not full:
-        ids = session.execute(_CLAIM).scalars().all()
-        if not _rebuild_pays(session, len(ids)):
-            if ids:
-                session.execute(text("SELECT analytics_refresh_documents(CAST(:ids AS bigint[]))"),
-                                {"ids": ids})
-            return len(ids)
-    return session.execute(text("SELECT analytics_rebuild()")).scalar_one()
+    ids = None if full else session.execute(_CLAIM).scalars().all()
+    if ids is not None and _rebuild_pays(session, len(ids)):
+        ids = None
+    if on_claimed is not None:
+        on_claimed(ids)
+    if ids is None:
+        return session.execute(text("SELECT analytics_rebuild()")).scalar_one()
+    if ids:
+        session.execute(text("SELECT analytics_refresh_documents(CAST(:ids AS bigint[]))"),
+                        {"ids": ids})
+    return len(ids)
 
 
 def queued_documents(session: Session) -> list[int]:

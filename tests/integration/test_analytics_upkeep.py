@@ -369,7 +369,15 @@ def test_run_diffs_only_the_queued_documents(corpus, db_session):
     doc = corpus.docs["D4"]
     _add(db_session, doc.id, corpus.now, "Qianhai, then Hengqin.", {"qianhai": "Qianhai",
                                                                    "hengqin": "Hengqin"})
-    assert update_version_diffs(db_session, queued_documents(db_session)) == 1
     db_session.execute(text("UPDATE document_version SET content_hash = 'x' WHERE id = 32"))
     assert queued_documents(db_session) == [corpus.docs["D3"].id, doc.id]  # a re-extraction
-    assert update_version_diffs(db_session) == 2  # D1's pair, the seed wrote none; D3's
+    claimed, written = [], []
+
+    def diffs(ids):
+        claimed.append(ids)
+        written.append(update_version_diffs(db_session, ids))
+
+    refresh_analytics(db_session, on_claimed=diffs)
+    assert claimed == [[corpus.docs["D3"].id, doc.id]] and written == [2]
+    refresh_analytics(db_session, full=True, on_claimed=diffs)
+    assert claimed[-1] is None and written[-1] == 1  # D1's pair: the seed wrote none

@@ -449,13 +449,13 @@ def db_refresh_analytics(
     """Bring the analyst views up to date now (flow runs do it when they end), the
     sentence diffs of version_diffs included; prints how many documents were recomputed."""
     _prepare_db()
-    from hubwatch.models.analytics import queued_documents, refresh_analytics
+    from hubwatch.models.analytics import refresh_analytics
     from hubwatch.models.db import session_factory
     from hubwatch.pipeline.diffs import update_version_diffs
 
     with session_factory().begin() as session:
-        update_version_diffs(session, None if full else queued_documents(session))
-        documents = refresh_analytics(session, full=full)
+        documents = refresh_analytics(session, full=full,
+                                      on_claimed=lambda ids: update_version_diffs(session, ids))
     out.print(f"analytics current: {documents} document(s) recomputed")
 
 

@@ -21,8 +21,8 @@ BATCH = 200  # pairs loaded (both texts) at a time: memory stays bounded on a ba
 def update_version_diffs(session: Session, documents: Sequence[int] | None = None) -> int:
     """Compute and store every missing or stale diff; returns how many were written.
 
-    ``documents``: only the pairs of these document ids (a run passes the documents the
-    database queued as changed, ``hubwatch.models.analytics.queued_documents``: a few
+    ``documents``: only the pairs of these document ids (a run passes the documents its
+    analytics upkeep took from the queue, ``refresh_analytics(on_claimed=...)``: a few
     index lookups instead of a scan of every version); None: the whole corpus (a backlog,
     ``hubwatch db refresh-analytics --full``).
 

@@ -28,7 +28,7 @@ from hubwatch.crawl.fetch import Fetcher
 from hubwatch.crawl.politeness import host_gate_for
 from hubwatch.mentions.match import Matcher
 from hubwatch.models import store
-from hubwatch.models.analytics import queued_documents, refresh_analytics
+from hubwatch.models.analytics import refresh_analytics
 from hubwatch.models.db import get_engine, session_factory
 from hubwatch.models.runs import open_run
 from hubwatch.pipeline.cancel import Cancellation, for_run, forget
@@ -36,10 +36,6 @@ from hubwatch.pipeline.diffs import update_version_diffs
 from hubwatch.pipeline.ingest import Pipeline, ProgressHook, RunCounts, retry_db, sync_config
 
 log = logging.getLogger(__name__)
-
-#: Flows whose runs always may change stored versions (their sentence diffs are updated).
-_ALWAYS_REFRESH = frozenset({"import-warc", "reprocess"})
-
 
 def load_config(settings: Settings | None = None) -> tuple[list[SourceConfig], Watchlist]:
     """The sources and the watch-list named by the settings.
@@ -124,11 +120,10 @@ def crawl_run(flow_name: str, parameters: dict, *, flow_run_id: str | None = Non
             def finish() -> None:
                 with sessions.begin() as session:
                     store.finish_run(session, run_id, status, counts, error)
-                    if changed_content(flow_name, counts):
-                        # read by version_diffs; only documents the database saw change
-                        update_version_diffs(session, queued_documents(session))
-                    # Recomputes what the database queued as changed; nothing queued, no work.
-                    refresh_analytics(session)
+                    # What the database queued as changed, whichever run wrote it: the
+                    # sentence diffs (version_diffs) of those documents, then their
+                    # analytics rows. Nothing queued, no work.
+                    refresh_analytics(session, on_claimed=lambda ids: update_version_diffs(session, ids))
 
             # Closing the run outlives a database restart too (bounded, then it raises).
             retry_db(finish, f"closing run {run_id}", settings.crawl.db_retry_seconds)
@@ -145,15 +140,6 @@ def deliver_alerts(sessions: sessionmaker[Session], alerts) -> list[Delivery]:
     except Exception:
         log.warning("alert delivery stopped; undelivered rows go out next run", exc_info=True)
         return []
-
-
-def changed_content(flow_name: str, counts: dict) -> bool:
-    """Whether a run may have changed stored versions (and so their sentence diffs): a
-    crawl that stored no version and marked nothing gone did not. (The maintained views
-    need no such guess: the database queues what changed.)"""
-    if flow_name in _ALWAYS_REFRESH:
-        return True
-    return bool(counts.get("new_versions") or counts.get("gone"))
 
 
 @contextmanager
