@@ -166,7 +166,8 @@ def seed(url: str, *, documents: int, versions: int, mentions: int, days: int) -
 
 
 def _finish(engine, timings: dict[str, float]) -> None:
-    """ANALYZE the tables and fill the materialised views."""
+    """ANALYZE the tables and fill the analyst views' summaries (a full rebuild: every
+    document is new)."""
     from sqlalchemy.orm import Session
 
     from hubwatch.models.analytics import refresh_analytics
@@ -177,7 +178,7 @@ def _finish(engine, timings: dict[str, float]) -> None:
     timings["vacuum_analyze"] = time.perf_counter() - start
     start = time.perf_counter()
     with Session(engine) as session, session.begin():
-        refresh_analytics(session, concurrently=False)
+        refresh_analytics(session, full=True)
     timings["refresh_analytics"] = time.perf_counter() - start
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("ANALYZE"))

@@ -32,7 +32,7 @@ WITH pairs AS (
     SELECT v.id AS version_id, v.content_hash AS version_hash,
            lag(v.id) OVER w AS previous_version_id,
            lag(v.content_hash) OVER w AS previous_hash
-    FROM document_version v
+    FROM document_version v {documents}
     WINDOW w AS (PARTITION BY v.document_id ORDER BY v.valid_from)
 )
 SELECT p.version_id, p.previous_version_id, p.version_hash, p.previous_hash
@@ -46,9 +46,13 @@ LIMIT :limit
 """
 
 
-def pending_pairs(session: Session, limit: int = 500) -> list[VersionPair]:
-    """Up to ``limit`` version pairs whose diff is missing or stale, oldest id first."""
-    heads = session.execute(text(_PENDING), {"limit": limit}).all()
+def pending_pairs(session: Session, limit: int = 500, *,
+                  documents: Sequence[int] | None = None) -> list[VersionPair]:
+    """Up to ``limit`` version pairs whose diff is missing or stale, oldest id first; of
+    ``documents`` only (ids) when given, else of the whole corpus (a scan of every version)."""
+    where = "" if documents is None else "WHERE v.document_id = ANY(CAST(:documents AS bigint[]))"
+    heads = session.execute(text(_PENDING.format(documents=where)),
+                            {"limit": limit, "documents": list(documents or ())}).all()
     if not heads:
         return []
     ids = {i for h in heads for i in (h.version_id, h.previous_version_id)}

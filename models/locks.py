@@ -68,9 +68,10 @@ def holders(conn, key1: int, key2: int | None = None) -> list[Holder]:
 
 
 def acquire(conn, key1: int, key2: int | None = None, *, what: str,
-            wait_seconds: float | None = None) -> None:
-    """Take a session-level advisory lock on ``conn`` (a SQLAlchemy Connection or
-    Session), waiting at most ``wait_seconds`` (default: the setting).
+            wait_seconds: float | None = None, xact: bool = False) -> None:
+    """Take an advisory lock on ``conn`` (a SQLAlchemy Connection or Session), waiting at
+    most ``wait_seconds`` (default: the setting). Session-level, or with ``xact`` held
+    until the current transaction ends (``pg_try_advisory_xact_lock``).
 
     Raises:
         LockBusy: still held by another session at the end of the wait; names it.
@@ -79,10 +80,11 @@ def acquire(conn, key1: int, key2: int | None = None, *, what: str,
         from hubwatch.config.settings import get_settings
 
         wait_seconds = get_settings().database.lock_wait_seconds
+    function = "pg_try_advisory_xact_lock" if xact else "pg_try_advisory_lock"
     if key2 is None:
-        sql, params = "SELECT pg_try_advisory_lock(:k1)", {"k1": key1}
+        sql, params = f"SELECT {function}(:k1)", {"k1": key1}
     else:
-        sql, params = "SELECT pg_try_advisory_lock(:k1, :k2)", {"k1": key1, "k2": key2}
+        sql, params = f"SELECT {function}(:k1, :k2)", {"k1": key1, "k2": key2}
     started = time.monotonic()
     while True:
         if conn.execute(text(sql), params).scalar():

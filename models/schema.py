@@ -16,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Column,
     Date,
     DateTime,
     Float,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     SmallInteger,
+    Table,
     Text,
     UniqueConstraint,
     func,
@@ -374,3 +376,90 @@ class AttachmentFile(Base):
     link_text: Mapped[str | None] = mapped_column(Text)
     page_count: Mapped[int | None] = mapped_column(Integer)
     bytes: Mapped[int] = mapped_column(Integer)
+
+
+# -- analytics summaries (migration 0012) ------------------------------------------------
+# Internal tables behind the analyst views document_entities, mention_daily, hub_daily,
+# co_mentions and mention_changes, kept current per changed document by
+# hubwatch.models.analytics.refresh_analytics; the migration holds their SQL (triggers,
+# upkeep functions). Core tables: the daily ones have no primary key (language may be NULL).
+
+def _summary(name: str, *columns: Column, indexes: tuple[Index, ...] = ()) -> Table:
+    return Table(name, Base.metadata, *columns, *indexes)
+
+
+_DIMENSIONS = ("source", "kind")
+
+analytics_queue = _summary(
+    "analytics_queue",
+    Column("document_id", BigInteger, primary_key=True),
+    # The writing transaction: a writer's row never collides with one being consumed.
+    Column("queued_by", BigInteger, primary_key=True,
+           server_default=text("(pg_current_xact_id())::text::bigint")),
+)
+analytics_document = _summary(
+    "analytics_document",
+    Column("document_id", BigInteger, primary_key=True),
+    Column("version_id", BigInteger, nullable=False),
+    Column("day", Date, nullable=False),
+    *(Column(c, Text, nullable=False) for c in _DIMENSIONS),
+    Column("language", Text),
+    indexes=(Index("ix_analytics_document_day", "day"),),
+)
+analytics_document_entity = _summary(
+    "analytics_document_entity",
+    Column("document_id", BigInteger, primary_key=True),
+    Column("version_id", BigInteger, nullable=False),
+    *(Column(c, Text, nullable=False) for c in _DIMENSIONS),
+    Column("language", Text),
+    Column("day", Date, nullable=False),
+    Column("entity", Text, primary_key=True),
+    Column("hub", Text, nullable=False),
+    Column("mentions", Integer, nullable=False),
+    indexes=(Index("ix_analytics_document_entity_day", "day"),
+             Index("ix_analytics_document_entity_entity_day", "entity", "day"),
+             Index("ix_analytics_document_entity_hub_day", "hub", "day")),
+)
+
+
+def _daily(name: str, key: str) -> Table:
+    return _summary(
+        name,
+        Column("day", Date, nullable=False),
+        *([Column("entity", Text, nullable=False)] if key == "entity" else []),
+        Column("hub", Text, nullable=False),
+        *(Column(c, Text, nullable=False) for c in _DIMENSIONS),
+        Column("language", Text),
+        Column("documents", Integer, nullable=False),
+        Column("mentions", Integer, nullable=False),
+        Column("all_documents", Integer, nullable=False),
+        Column("share_of_documents", Float(53), nullable=False),
+        indexes=(Index(f"uq_{name}_key", "day", key, "source", "kind", "language", unique=True,
+                       postgresql_nulls_not_distinct=True),
+                 *([Index(f"ix_{name}_hub_day", "hub", "day")] if key == "entity" else [])),
+    )
+
+
+analytics_mention_daily = _daily("analytics_mention_daily", "entity")
+analytics_hub_daily = _daily("analytics_hub_daily", "hub")
+analytics_co_mention = _summary(
+    "analytics_co_mention",
+    Column("entity_a", Text, primary_key=True),
+    Column("entity_b", Text, primary_key=True),
+    Column("documents", Integer, nullable=False),
+)
+analytics_mention_change = _summary(
+    "analytics_mention_change",
+    Column("document_id", BigInteger, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("version_id", BigInteger, primary_key=True),
+    Column("previous_version_id", BigInteger, nullable=False),
+    Column("changed_at", TZ, nullable=False),
+    Column("entity", Text, primary_key=True),
+    Column("hub", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    *(Column(c, Integer, nullable=False)
+      for c in ("added", "removed", "mentions_before", "mentions_after")),
+    indexes=(Index("ix_analytics_mention_change_changed_at", "changed_at"),
+             Index("ix_analytics_mention_change_document_id", "document_id")),
+)

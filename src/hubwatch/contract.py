@@ -17,3 +17,7 @@ MIGRATION_LOCK_KEY = 72350001
 
 #: Advisory-lock key space of crawl-run liveness locks (the second key is the run id).
 RUN_LOCK_SPACE = 72350002
+
+#: Advisory-lock key of the analytics upkeep (one upkeeper at a time, transaction-level:
+#: ``hubwatch.models.analytics.refresh_analytics``).
+ANALYTICS_LOCK_KEY = 72350003

@@ -580,6 +580,23 @@ def _duration(seconds: float) -> str:
     return f"{h}h {m:02d}m {s % 60:02d}s" if h else f"{m}m {s % 60:02d}s" if m else f"{s}s"
 
 
+@db_app.command("refresh-analytics")
+def db_refresh_analytics(
+    full: Annotated[bool, typer.Option("--full", help="Recompute every summary (and every missing diff) from the tables (repair).")] = False,
+):
+    """Bring the analyst views up to date now (flow runs do it when they end), the
+    sentence diffs of version_diffs included; prints how many documents were recomputed."""
+    _prepare_db()
+    from hubwatch.models.analytics import refresh_analytics
+    from hubwatch.models.db import session_factory
+    from hubwatch.pipeline.diffs import update_version_diffs
+
+    with session_factory().begin() as session:
+        documents = refresh_analytics(session, full=full,
+                                      on_claimed=lambda ids: update_version_diffs(session, ids))
+    out.print(f"analytics current: {documents} document(s) recomputed")
+
+
 def _register_extras() -> None:
     try:
         from hubwatch.cli.analyst import register

@@ -6,7 +6,7 @@ with its liveness lock, and sources and watch-list are synced. Its work is done 
 (:func:`run_batch`), each of which rebuilds what it needs from plain values (the run id),
 so that a batch runs under any task runner, in this process or another. Each batch returns
 its counts as a plain dict; the run merges them and, at the end, records its status and
-counts, refreshes the analyst views when content changed, and delivers the alerts.
+counts, brings the analyst views up to date with what changed, and delivers the alerts.
 """
 
 from __future__ import annotations
@@ -36,10 +36,6 @@ from hubwatch.pipeline.diffs import update_version_diffs
 from hubwatch.pipeline.ingest import Pipeline, ProgressHook, RunCounts, retry_db, sync_config
 
 log = logging.getLogger(__name__)
-
-#: Flows whose runs always may change what the materialised views aggregate.
-_ALWAYS_REFRESH = frozenset({"import-warc", "reprocess"})
-
 
 def load_config(settings: Settings | None = None) -> tuple[list[SourceConfig], Watchlist]:
     """The sources and the watch-list named by the settings.
@@ -124,9 +120,10 @@ def crawl_run(flow_name: str, parameters: dict, *, flow_run_id: str | None = Non
             def finish() -> None:
                 with sessions.begin() as session:
                     store.finish_run(session, run_id, status, counts, error)
-                    if changed_content(flow_name, counts):
-                        update_version_diffs(session)  # read by version_diffs; before the refresh
-                        refresh_analytics(session)
+                    # What the database queued as changed, whichever run wrote it: the
+                    # sentence diffs (version_diffs) of those documents, then their
+                    # analytics rows. Nothing queued, no work.
+                    refresh_analytics(session, on_claimed=lambda ids: update_version_diffs(session, ids))
 
             # Closing the run outlives a database restart too (bounded, then it raises).
             retry_db(finish, f"closing run {run_id}", settings.crawl.db_retry_seconds)
@@ -143,15 +140,6 @@ def deliver_alerts(sessions: sessionmaker[Session], alerts) -> list[Delivery]:
     except Exception:
         log.warning("alert delivery stopped; undelivered rows go out next run", exc_info=True)
         return []
-
-
-def changed_content(flow_name: str, counts: dict) -> bool:
-    """Whether a run may have changed what the materialised views aggregate: a crawl that
-    stored no version and marked nothing gone did not (and refreshing a large database
-    costs tens of seconds)."""
-    if flow_name in _ALWAYS_REFRESH:
-        return True
-    return bool(counts.get("new_versions") or counts.get("gone"))
 
 
 @contextmanager
