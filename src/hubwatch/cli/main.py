@@ -31,12 +31,12 @@ from rich.text import Text
 
 app = typer.Typer(help="hubwatch: track China's innovation hubs and the 15th Five-Year Plan "
                        "in policy and commentary pages.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
-db_app = typer.Typer(help="The database: embedded server lifecycle and migrations.",
+                  pretty_exceptions_enable=False, rich_markup_mode="markdown")
+db_app = typer.Typer(help="The database: embedded server lifecycle and migrations.", rich_markup_mode="markdown",
                      no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-server_app = typer.Typer(help="The managed local Prefect server flow commands use when "
+server_app = typer.Typer(rich_markup_mode="markdown", help="The managed local Prefect server flow commands use when "
                               "PREFECT_API_URL is unset.", no_args_is_help=True)
 app.add_typer(server_app, name="server")
 # Messages carry user text (patterns, URLs, titles with brackets): never read as markup.
