@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from psycopg.errors import DeadlockDetected, SerializationFailure
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -285,6 +286,7 @@ class Pipeline:
         self.sessions = session_factory
         self.settings = settings or get_settings()
         self.sources = {s.slug: s for s in sources}
+        self._source_of_site: dict[tuple[str, str], SourceConfig | None] = {}
         self.matcher = Matcher(watchlist)
         self.watchlist = watchlist  # sent to the parse workers, which match there
         self.run_id = run_id
@@ -322,10 +324,14 @@ class Pipeline:
     # -- source assignment -----------------------------------------------------------
     def source_for(self, url: str) -> SourceConfig | None:
         """The configured source whose allowed hosts include the URL's host, if any."""
-        for source in self.sources.values():
-            if is_allowed(url, set(source.allowed_hosts)):
-                return source
-        return None
+        # The answer depends on the scheme and the host:port only: one lookup per site
+        # (an archive of 2,000 pages checked every source for every page).
+        scheme, netloc = urlsplit(url.strip())[:2]
+        site = (scheme.lower(), netloc.lower())
+        if site not in self._source_of_site:
+            self._source_of_site[site] = next(
+                (s for s in self.sources.values() if is_allowed(url, set(s.allowed_hosts))), None)
+        return self._source_of_site[site]
 
     # -- storing one fetch -----------------------------------------------------------
     def store_fetch(self, res: FetchResult, source: SourceConfig | None, *,
