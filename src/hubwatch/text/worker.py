@@ -131,8 +131,21 @@ class ParsePool:
         match its mentions there (``Parsed.mentions``), as ``Matcher(watchlist)`` would."""
         job = dict(body=body, url=url, content_type=content_type,
                    fetched_at=fetched_at, site_timezone=site_timezone,
-                   max_text_chars=self.limits.max_text_chars,
-                   cpu_seconds=int(self.limits.deadline) + 2)
+                   max_text_chars=self.limits.max_text_chars)
+        return _unpack(self._run(job, watchlist), self.limits)
+
+    def match(self, title: str | None, text: str | None, watchlist: tuple[str, Watchlist]) -> list:
+        """``Matcher(watchlist).find(title, text)`` in a worker (``watchlist``: ``(revision,
+        watch-list)``). Raises ``WorkerCrashed`` (also past the deadline or memory limit:
+        matching is linear, so that is a bug), ``ParseCancelled``."""
+        answer = self._run(dict(match=(title, text)), watchlist)
+        if answer[0] != "ok":
+            raise WorkerCrashed(f"{answer[1]}: {answer[2]}")
+        return answer[3]
+
+    def _run(self, job: dict, watchlist: tuple[str, Watchlist] | None) -> tuple:
+        """One job on an idle (or new) worker, the watch-list sent along if it lacks it."""
+        job["cpu_seconds"] = int(self.limits.deadline) + 2
         with self._slots:
             worker = self._take()
             try:
@@ -145,7 +158,7 @@ class ParsePool:
                     worker.revision = watchlist[0]
             finally:
                 self._give_back(worker)
-        return _unpack(answer, self.limits)
+        return answer
 
     def _take(self) -> _Worker:
         with self._lock:
@@ -262,8 +275,6 @@ def cut_text(page: Page, max_chars: int) -> Page:
 
 
 def _serve(conn_in: Connection, conn_out: Connection) -> None:
-    from hubwatch.text.extract import parse_page
-
     matchers: dict[str, object] = {}  # revision -> Matcher (the latest one only)
     while True:
         try:
@@ -273,15 +284,9 @@ def _serve(conn_in: Connection, conn_out: Connection) -> None:
         used = resource.getrusage(resource.RUSAGE_SELF)
         soft = int(used.ru_utime + used.ru_stime) + job.pop("cpu_seconds")
         resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
-        limit = job.pop("max_text_chars")
-        revision, watchlist = job.pop("revision", None), job.pop("watchlist", None)
         fatal = False
         try:
-            matcher = _matcher(matchers, revision, watchlist)
-            page = parse_page(**job)
-            kept = cut_text(page, limit)
-            found = matcher.find(kept.title, kept.text) if matcher is not None else None
-            answer = ("ok", kept, len(page.text), found)
+            answer = _answer(job, matchers)
         except ExtractError as exc:
             answer = ("error", exc.outcome, exc.message)
         except MemoryError:
@@ -294,6 +299,20 @@ def _serve(conn_in: Connection, conn_out: Connection) -> None:
         conn_out.send_bytes(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
         if fatal:
             return  # a MemoryError may leave the heap fragmented: start afresh
+
+
+def _answer(job: dict, matchers: dict) -> tuple:
+    """``("ok", page cut, its text's length, mentions or None)`` for a parse job,
+    ``("ok", None, 0, mentions)`` for a match job (``match=(title, text)``)."""
+    from hubwatch.text.extract import parse_page
+
+    matcher = _matcher(matchers, job.pop("revision", None), job.pop("watchlist", None))
+    if "match" in job:  # a stored text matched again (reprocess)
+        return ("ok", None, 0, matcher.find(*job["match"]))
+    limit = job.pop("max_text_chars")
+    page = parse_page(**job)
+    kept = cut_text(page, limit)
+    return ("ok", kept, len(page.text), matcher.find(kept.title, kept.text) if matcher else None)
 
 
 def _matcher(matchers: dict, revision: str | None, watchlist: Watchlist | None):
