@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, exists, func, select, text, tuple_, update
+from sqlalchemy import insert as core_insert
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -381,7 +382,7 @@ def count_due(session: Session, due_before: dt.datetime) -> tuple[int, int]:
 def record_snapshot(session: Session, **values) -> int | None:
     """Insert one snapshot row; return its id, or None if this archived fetch was stored
     before (``via='warc'`` rows are unique on URL + capture time)."""
-    stmt = insert(Snapshot).values(**values)
+    stmt = (insert if values.get("via") == "warc" else core_insert)(Snapshot).values(**values)
     if values.get("via") == "warc":
         stmt = stmt.on_conflict_do_nothing(
             index_elements=[Snapshot.requested_url, Snapshot.fetched_at],
@@ -478,7 +479,9 @@ def _insert_version(session: Session, doc_id: int, data: VersionInput, digest: s
                     watchlist_revision: str, policy: dict | None, attachment: dict | None) -> int:
     """The version row and what hangs on it: mentions, match mark, record, file."""
     V = DocumentVersion
-    version_id = session.execute(insert(V).values(
+    # Core insert: SQLAlchemy caches its compiled form (the dialect's ON CONFLICT insert
+    # is compiled afresh each time, about a millisecond for this wide row).
+    version_id = session.execute(core_insert(V).values(
         document_id=doc_id, version_no=number, valid_from=data.captured_at, valid_to=valid_to,
         content_hash=digest, **vars(data)).returning(V.id)).scalar_one()
     insert_mentions(session, version_id, mentions, entity_ids, alias_id_map)
