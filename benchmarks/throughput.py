@@ -1,6 +1,7 @@
 """End-to-end throughput: extraction alone next to importing the same pages into PostgreSQL.
 
-Usage: ``python benchmarks/throughput.py SHARED_DIR [--pages 2000] [--skip-import]``
+Usage: ``python benchmarks/throughput.py SHARED_DIR [--pages 2000] [--skip-import]
+[--database-url postgresql://postgres@127.0.0.1:5432/postgres]``
 
 Builds a WARC of N distinct pages from the real pages of SHARED_DIR (``corpus/policy``,
 ``corpus/eval``, ``corpus-news``): copy i of a page gets its own URL and title, and its
@@ -9,10 +10,18 @@ version of its own. Then prints, side by side:
 
 * extract-only pages/s (decode, extract, metadata, mentions) in one process, and in a
   process pool of one worker per core: the anchor every other figure is compared with;
-* ``hubwatch import-warc`` of the file into a fresh embedded PostgreSQL, the whole command
-  (start-up included): pages/s, its ratio to one process's extract-only rate, and the
-  command's peak RSS (MiB, from ``/usr/bin/time
-  -v`` when present, else the child's maximum as ``getrusage`` reports it).
+* ``hubwatch import-warc`` of the file into a fresh database, the whole command (start-up
+  included), with one parse worker (``HUBWATCH_PARSE_WORKERS=1``) and with the default (the
+  cores): pages/s, its ratio to one process's extract-only rate, the command's peak RSS
+  (MiB, from ``/usr/bin/time -v`` when present, else the child's maximum as ``getrusage``
+  reports it), and the bytes each stored version costs (``pg_total_relation_size`` of
+  ``document_version``, its TOAST and indexes included, over its rows) with the raw
+  body's compression method. The database is a fresh embedded PostgreSQL, or, with
+  ``--database-url`` (an administrator's URL), a fresh database on that server (dropped
+  after).
+
+The issue's bars (issue 15): import with the default workers at least 0.8x the anchor;
+the pool's extract-only rate at least 1.6x the anchor.
 
 Run by hand on a quiet machine; nothing here is a test.
 """
@@ -28,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -108,28 +118,74 @@ def extract_rate(pages, workers: int) -> float:
     return len(pages) / (time.perf_counter() - started)
 
 
-def import_rate(warc: Path, n: int, env_extra: dict[str, str]) -> tuple[float, float]:
-    """(pages/s, peak RSS MiB) of ``hubwatch import-warc`` into a fresh embedded database."""
-    data = Path(tempfile.mkdtemp(prefix="hubwatch-throughput-"))
+STORAGE = """
+SELECT pg_total_relation_size('document_version') / greatest(count(*), 1),
+       (SELECT CASE attcompression WHEN 'l' THEN 'lz4' WHEN 'p' THEN 'pglz' ELSE
+               current_setting('default_toast_compression') END
+        FROM pg_attribute WHERE attrelid = 'document_version'::regclass AND attname = 'raw_body')
+FROM document_version
+"""
+
+
+def _storage(env: dict[str, str]) -> tuple[int, str]:
+    """(bytes per stored version, raw_body compression) of the database ``env`` names."""
+    code = ("import sqlalchemy as sa\nfrom hubwatch.models.db import database_url\n"
+            "with sa.create_engine(database_url()).connect() as c:\n"
+            f"    print(*c.execute(sa.text({STORAGE!r})).one())")
+    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True,
+                         text=True).stdout.split()
+    return int(out[0]), out[1]
+
+
+def _fresh_database(admin_url: str | None, data: Path) -> tuple[dict[str, str], Callable[[], None]]:
+    """The environment of a fresh hubwatch database and how to drop it afterwards."""
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(HUBWATCH_DATA_DIR=str(data / "pg"), PREFECT_HOME=str(data / "prefect"),
-               PREFECT_SERVER_ANALYTICS_ENABLED="false", **env_extra)
+               PREFECT_SERVER_ANALYTICS_ENABLED="false")
     hubwatch = [sys.executable, "-m", "hubwatch"]
-    subprocess.run([*hubwatch, "db", "start"], env=env, check=True, capture_output=True)
+    if admin_url is None:
+        subprocess.run([*hubwatch, "db", "start"], env=env, check=True, capture_output=True)
+        return env, lambda: subprocess.run([*hubwatch, "db", "stop"], env=env, capture_output=True)
+    import sqlalchemy as sa
+
+    name = f"hw_bench_{os.getpid()}_{data.name[-6:].lower()}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
+                             "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"))
+    env["DATABASE_URL"] = str(sa.engine.make_url(admin_url).set(database=name)
+                              .render_as_string(hide_password=False))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+    return env, drop
+
+
+def import_rate(warc: Path, n: int, env_extra: dict[str, str], admin_url: str | None = None
+                ) -> tuple[float, float, int, str]:
+    """(pages/s, peak RSS MiB, bytes per stored version, raw_body compression) of
+    ``hubwatch import-warc`` into a fresh database."""
+    data = Path(tempfile.mkdtemp(prefix="hubwatch-throughput-"))
+    env, drop = _fresh_database(admin_url, data)
+    env.update(env_extra)
     try:
         timer = ["/usr/bin/time", "-v"] if Path("/usr/bin/time").exists() else []
         started = time.perf_counter()
-        proc = subprocess.run([*timer, *hubwatch, "import-warc", str(warc)], env=env,
-                              capture_output=True, text=True)
+        proc = subprocess.run([*timer, sys.executable, "-m", "hubwatch", "import-warc", str(warc)],
+                              env=env, capture_output=True, text=True)
         elapsed = time.perf_counter() - started
         if proc.returncode != 0:
             raise SystemExit(f"import-warc failed:\n{proc.stderr[-2000:]}")
         peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
         peak_mib = (int(peak.group(1)) if peak else
                     resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+        per_version, method = _storage(env)
     finally:
-        subprocess.run([*hubwatch, "db", "stop"], env=env, capture_output=True)
-    return n / elapsed, peak_mib
+        drop()
+    return n / elapsed, peak_mib, per_version, method
 
 
 def main() -> None:
@@ -137,6 +193,8 @@ def main() -> None:
     parser.add_argument("shared", type=Path)
     parser.add_argument("--pages", type=int, default=2000)
     parser.add_argument("--skip-import", action="store_true")
+    parser.add_argument("--database-url", help="an administrator's URL of the server to import "
+                        "into (a fresh database, dropped after); default: a fresh embedded server")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as tmp:
@@ -148,10 +206,12 @@ def main() -> None:
         print(f"{'extract-only, 1 process (anchor)':<42} {one:8.1f} pages/s")
         print(f"{f'extract-only, pool of {cores}':<42} {pool:8.1f} pages/s   x{pool / one:.2f}")
         if not args.skip_import:
-            for label, extra in (("import-warc (whole command)", {}),):
-                rate, peak = import_rate(warc, len(pages), extra)
+            runs = (("import-warc, 1 parse worker", {"HUBWATCH_PARSE_WORKERS": "1"}),
+                    (f"import-warc, default workers ({cores})", {}))
+            for label, extra in runs:
+                rate, peak, per_version, method = import_rate(warc, len(pages), extra, args.database_url)
                 print(f"{label:<42} {rate:8.1f} pages/s   x{rate / one:.2f} of the anchor   "
-                      f"peak RSS {peak:.0f} MiB")
+                      f"peak RSS {peak:.0f} MiB   {per_version:,} bytes/version ({method})")
 
 
 if __name__ == "__main__":

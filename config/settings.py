@@ -14,6 +14,7 @@ fields still read from the environment.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -127,7 +128,10 @@ class ParseSettings(_Section):
     processes (``hubwatch.text.worker``); past a bound a page ends as ``parse_limit``, or
     is stored cut, with the cut noted on its snapshot."""
 
-    parse_workers: int = Field(2, ge=1, le=16, description="Worker processes parsing pages (count).")
+    parse_workers: int = Field(
+        default_factory=lambda: max(1, min(os.cpu_count() or 1, 16)), ge=1, le=16,
+        description="Worker processes parsing and matching pages (count; default: the machine's "
+        "cores, at most 16).")
     parse_deadline_seconds: float = Field(
         8.0, gt=0, description="Wall-clock seconds for parsing and extracting one page; past it: "
         "parse_limit (the worker is killed and replaced).")
@@ -159,6 +163,11 @@ class DatabaseSettings(_Section):
         default=30.0, ge=0,
         description="HUBWATCH_LOCK_WAIT_SECONDS: longest wait for one of hubwatch's advisory "
         "locks (migrations, run liveness) before failing with the holder's name, seconds.",
+    )
+    write_batch_pages: int = Field(
+        default=50, ge=1, le=1000,
+        description="HUBWATCH_WRITE_BATCH_PAGES: archived pages written per transaction by "
+        "import-warc (a crash loses at most one open batch, never part of a page).",
     )
     embedded_server_uid: int = Field(
         default=65534, ge=1,

@@ -142,6 +142,7 @@ class DocumentVersion(Base):
     final_url: Mapped[str] = mapped_column(Text)
     canonical_url: Mapped[str] = mapped_column(Text)
     content_type: Mapped[str | None] = mapped_column(Text)
+    # lz4 where the server has it (migration 0011), else pglz: compressed in TOAST either way.
     raw_body: Mapped[bytes] = mapped_column(LargeBinary)
     encoding: Mapped[str | None] = mapped_column(Text)
     title: Mapped[str] = mapped_column(Text)

@@ -14,7 +14,8 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, exists, func, select, text, update
+from sqlalchemy import delete, exists, func, select, text, tuple_, update
+from sqlalchemy import insert as core_insert
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -227,24 +228,28 @@ def current_hash_of(session: Session, canonical_url: str) -> tuple[int, str | No
 
 
 def resolve_document(session: Session, *, canonical_url: str, urls: Iterable[str],
-                     source_id: int, seen_at: dt.datetime) -> tuple[int, bool]:
+                     source_id: int, seen_at: dt.datetime,
+                     created_values: dict | None = None) -> tuple[int, bool]:
     """``(id, created)`` of the document for ``canonical_url``, created if new; ``urls``
     (and the canonical URL itself) map to it.
 
-    A URL already mapped to another document keeps its mapping (first writer wins).
+    ``created_values``: more ``document`` columns (``last_fetched_at``, ``etag``,
+    ``next_check_at``...) set only when the document is created here, so that a new
+    document needs no update after its insert. A URL already mapped to another document
+    keeps its mapping (first writer wins).
     """
     stmt = insert(Document).values(canonical_url=canonical_url, source_id=source_id,
-                                   first_seen_at=seen_at)
+                                   first_seen_at=seen_at, **(created_values or {}))
     doc_id = session.execute(stmt.on_conflict_do_nothing(index_elements=[Document.canonical_url])
                              .returning(Document.id)).scalar_one_or_none()
     created = doc_id is not None
     if not created:
         doc_id = session.execute(select(Document.id).where(
             Document.canonical_url == canonical_url)).scalar_one()
-    # An archive imported out of order may show an earlier sighting.
-    session.execute(update(Document).where(Document.id == doc_id,
-                                           Document.first_seen_at > seen_at)
-                    .values(first_seen_at=seen_at))
+        # An archive imported out of order may show an earlier sighting.
+        session.execute(update(Document).where(Document.id == doc_id,
+                                               Document.first_seen_at > seen_at)
+                        .values(first_seen_at=seen_at))
     # Sorted: concurrent writers lock overlapping URL keys in one order (no deadlock).
     url_rows = [dict(url=u, document_id=doc_id) for u in sorted({canonical_url, *urls})]
     session.execute(insert(DocumentUrl).values(url_rows).on_conflict_do_nothing())
@@ -377,7 +382,7 @@ def count_due(session: Session, due_before: dt.datetime) -> tuple[int, int]:
 def record_snapshot(session: Session, **values) -> int | None:
     """Insert one snapshot row; return its id, or None if this archived fetch was stored
     before (``via='warc'`` rows are unique on URL + capture time)."""
-    stmt = insert(Snapshot).values(**values)
+    stmt = (insert if values.get("via") == "warc" else core_insert)(Snapshot).values(**values)
     if values.get("via") == "warc":
         stmt = stmt.on_conflict_do_nothing(
             index_elements=[Snapshot.requested_url, Snapshot.fetched_at],
@@ -421,7 +426,8 @@ class VersionInput:
 def add_version(session: Session, doc_id: int, data: VersionInput,
                 mentions: Sequence[records.Mention], entity_ids: dict[str, int],
                 alias_id_map: dict[tuple[str, str], int], watchlist_revision: str,
-                policy: dict | None = None, attachment: dict | None = None) -> int | None:
+                policy: dict | None = None, attachment: dict | None = None,
+                new_document: bool = False) -> int | None:
     """Store ``data`` as a new version of ``doc_id`` if its content differs from the version
     valid at ``data.captured_at``; return the new version id or None.
 
@@ -434,9 +440,14 @@ def add_version(session: Session, doc_id: int, data: VersionInput,
     stored with the new version; it is part of the content, so a changed block alone
     makes a new version. ``attachment``: for a file linked from a page, the
     ``attachment_file`` columns (file_type, link_text, page_count, bytes) of this version.
+    ``new_document``: ``doc_id`` was created in this transaction (no other writer sees it
+    and it has no versions yet): the version is its first, stored without any lookup.
     """
-    session.execute(select(Document.id).where(Document.id == doc_id).with_for_update())
     digest = content_hash(data.title, data.main_text, policy_fingerprint(policy))
+    if new_document:
+        return _insert_version(session, doc_id, data, digest, 1, None, mentions, entity_ids,
+                               alias_id_map, watchlist_revision, policy, attachment)
+    session.execute(select(Document.id).where(Document.id == doc_id).with_for_update())
     at = data.captured_at
     V = DocumentVersion
     before = session.execute(select(V.id, V.content_hash, V.valid_from).where(
@@ -454,12 +465,25 @@ def add_version(session: Session, doc_id: int, data: VersionInput,
         session.execute(update(V).where(V.id == before.id).values(valid_to=at))
     next_no = session.execute(select(func.coalesce(func.max(V.version_no), 0) + 1)
                               .where(V.document_id == doc_id)).scalar_one()
-    version_id = session.execute(insert(V).values(
-        document_id=doc_id, version_no=next_no, valid_from=at,
-        valid_to=after.valid_from if after is not None else None, content_hash=digest,
-        **vars(data)).returning(V.id)).scalar_one()
+    version_id = _insert_version(session, doc_id, data, digest, next_no,
+                                 after.valid_from if after is not None else None, mentions,
+                                 entity_ids, alias_id_map, watchlist_revision, policy, attachment)
     if after is not None:  # slotted into the past: keep numbers in capture-time order
         _renumber(session, doc_id)
+    return version_id
+
+
+def _insert_version(session: Session, doc_id: int, data: VersionInput, digest: str, number: int,
+                    valid_to: dt.datetime | None, mentions: Sequence[records.Mention],
+                    entity_ids: dict[str, int], alias_id_map: dict[tuple[str, str], int],
+                    watchlist_revision: str, policy: dict | None, attachment: dict | None) -> int:
+    """The version row and what hangs on it: mentions, match mark, record, file."""
+    V = DocumentVersion
+    # Core insert: SQLAlchemy caches its compiled form (the dialect's ON CONFLICT insert
+    # is compiled afresh each time, about a millisecond for this wide row).
+    version_id = session.execute(core_insert(V).values(
+        document_id=doc_id, version_no=number, valid_from=data.captured_at, valid_to=valid_to,
+        content_hash=digest, **vars(data)).returning(V.id)).scalar_one()
     insert_mentions(session, version_id, mentions, entity_ids, alias_id_map)
     mark_matched(session, [version_id], watchlist_revision)
     if policy is not None:
@@ -619,3 +643,15 @@ def insert_mentions(session: Session, version_id: int, mentions: Sequence[record
 
 #: Mention rows per INSERT: 8 bind parameters each, 32,000 of PostgreSQL's 65,535.
 MENTION_BATCH = 4000
+
+
+def archived_captures(session: Session, captures: Sequence[tuple[str, dt.datetime]]
+                      ) -> set[tuple[str, dt.datetime]]:
+    """Which of ``captures`` (requested URL, capture time; aware) are stored already as
+    archived snapshots (``via='warc'``), in one query on ``uq_snapshot_archived``."""
+    if not captures:
+        return set()
+    S = Snapshot
+    rows = session.execute(select(S.requested_url, S.fetched_at).where(
+        S.via == "warc", tuple_(S.requested_url, S.fetched_at).in_(list(captures))))
+    return {(url, at) for url, at in rows}

@@ -58,7 +58,7 @@ Downgrade: the materialised views of revision 0003 come back (their SQL read fro
 revision's file, which never changes), filled, with their indexes and grants.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011 (raw bodies compressed)
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ from pathlib import Path
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

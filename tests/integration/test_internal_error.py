@@ -1,4 +1,4 @@
-"""An unexpected exception while storing a page (a bug of ours, here a matcher that raises)
+"""An unexpected exception while storing a page (a bug of ours, here a storing step that raises)
 still leaves the page's one snapshot: ``internal_error`` with the exception's type and
 message, an error in the run's counts and a failure in ``source_health`` (issue 16)."""
 
@@ -37,10 +37,11 @@ def test_unexpected_exception_is_one_internal_error_snapshot(clean_db, monkeypat
         run_id = store.start_run(session, "ingest", {}, None)
     pipeline = Pipeline.open(sessions, [source], load_watchlist(get_settings().watchlist_file), run_id=run_id)
 
-    def broken_find(title, body):
-        raise ZeroDivisionError("matcher bug")
+    def broken_mark(session, version_ids, revision):
+        raise ZeroDivisionError("storing bug")
 
-    monkeypatch.setattr(pipeline.matcher, "find", broken_find)
+    # Matching runs in the parse workers; a step of the parent's transaction fails here.
+    monkeypatch.setattr(store, "mark_matched", broken_mark)
     assert pipeline.store_fetch(_fetch("https://bugs.example/a.html"), source) == "internal_error"
     monkeypatch.undo()
     assert pipeline.store_fetch(_fetch("https://bugs.example/b.html"), source) == "ok"
@@ -53,6 +54,6 @@ def test_unexpected_exception_is_one_internal_error_snapshot(clean_db, monkeypat
     engine.dispose()
     assert [(r.requested_url.rsplit("/", 1)[1], r.outcome) for r in rows] == [
         ("a.html", "internal_error"), ("b.html", "ok")]
-    assert rows[0].error_message == "ZeroDivisionError: matcher bug" and rows[0].version_id is None
+    assert rows[0].error_message == "ZeroDivisionError: storing bug" and rows[0].version_id is None
     assert pipeline.counts.as_dict()["errors"] == 1
     assert health.last_run_failures == 1 and health.last_run_pages == 2

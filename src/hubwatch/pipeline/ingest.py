@@ -13,11 +13,12 @@ import datetime as dt
 import hashlib
 import logging
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from psycopg.errors import DeadlockDetected, SerializationFailure
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -285,7 +286,9 @@ class Pipeline:
         self.sessions = session_factory
         self.settings = settings or get_settings()
         self.sources = {s.slug: s for s in sources}
+        self._source_of_site: dict[tuple[str, str], SourceConfig | None] = {}
         self.matcher = Matcher.shared(watchlist)
+        self.watchlist = watchlist  # sent to the parse workers, which match there
         self.run_id = run_id
         self.counts = RunCounts()
         self.recheck = RecheckPolicy.from_settings(self.settings)
@@ -321,10 +324,14 @@ class Pipeline:
     # -- source assignment -----------------------------------------------------------
     def source_for(self, url: str) -> SourceConfig | None:
         """The configured source whose allowed hosts include the URL's host, if any."""
-        for source in self.sources.values():
-            if is_allowed(url, set(source.allowed_hosts)):
-                return source
-        return None
+        # The answer depends on the scheme and the host:port only: one lookup per site
+        # (an archive of 2,000 pages checked every source for every page).
+        scheme, netloc = urlsplit(url.strip())[:2]
+        site = (scheme.lower(), netloc.lower())
+        if site not in self._source_of_site:
+            self._source_of_site[site] = next(
+                (s for s in self.sources.values() if is_allowed(url, set(s.allowed_hosts))), None)
+        return self._source_of_site[site]
 
     # -- storing one fetch -----------------------------------------------------------
     def store_fetch(self, res: FetchResult, source: SourceConfig | None, *,
@@ -343,10 +350,30 @@ class Pipeline:
         ``ParseCancelled`` (the run is stopping: nothing is written) and, if even the
         ``internal_error`` snapshot cannot be written, that error.
         """
+        return self._store_extracted(res, source, via, tuple(seen_as),
+                                     self._extract_safely(res, source, article))
+
+    def _extract_safely(self, res: FetchResult, source: SourceConfig | None,
+                        article: Article | None = None) -> _Extracted | Exception | None:
+        """``_extract`` of an ``ok`` fetch (None for any other), or the exception of ours it
+        raised (stored as ``internal_error``); raises only ``ParseCancelled``."""
+        if res.outcome != Outcome.OK:
+            return None
+        try:
+            return self._extract(res, source, article)
+        except ParseCancelled:
+            raise
+        except Exception as exc:  # noqa: BLE001 - recorded by _store_extracted
+            return exc
+
+    def _store_extracted(self, res: FetchResult, source: SourceConfig | None, via: str,
+                         seen_as: tuple[str, ...], extracted: _Extracted | Exception | None) -> str:
+        """The storing half of :meth:`store_fetch` (same outcomes, same errors raised)."""
         slug = source.slug if source else CATCH_ALL_SLUG
         try:
-            extracted = self._extract(res, source, article) if res.outcome == Outcome.OK else None
-            outcome, mentions = self._store(res, source, slug, via, tuple(seen_as), extracted)
+            if isinstance(extracted, Exception):
+                raise extracted
+            outcome, mentions = self._store(res, source, slug, via, seen_as, extracted)
         except (ParseCancelled, DatabaseUnavailable):
             raise
         except Exception as exc:  # recorded, never lost: the run goes on
@@ -407,10 +434,13 @@ class Pipeline:
         of its main text is noted for this thread's next ``_extract``."""
         try:
             parsed = self.parser.parse(res.body, url=res.final_url, content_type=res.headers.get(
-                "content-type"), fetched_at=res.fetched_at, site_timezone=tz)
+                "content-type"), fetched_at=res.fetched_at, site_timezone=tz,
+                watchlist=(self.matcher.revision, self.watchlist))
         except ExtractError as exc:
             self._thread.failed = (res, exc)  # not parsed twice (a bomb would cost two deadlines)
             raise
+        # Matched in the worker: the parent uses them when this page is stored as it is.
+        self._thread.matched = (parsed.page, parsed.mentions)
         if parsed.text_cut:
             self._notes().append(f"main text cut to {len(parsed.page.text):,} of "
                                  f"{parsed.text_chars:,} characters (max_text_chars)")
@@ -438,11 +468,15 @@ class Pipeline:
         finally:
             found, notes[:] = list(notes), []
             self._thread.failed = None
+            matched, self._thread.matched = getattr(self._thread, "matched", None), None
         limit = self.settings.parse.max_text_chars
         if len(page.text) > limit:  # the pages of a paged article, stitched
             chars, page = len(page.text), cut_text(page, limit)
             found.append(f"main text cut to {len(page.text):,} of {chars:,} characters (max_text_chars)")
-        mentions = self.matcher.find(page.title, page.text)
+        if matched is not None and matched[0] is page and matched[1] is not None:
+            mentions = matched[1]
+        else:  # a stitched article: its text is matched here
+            mentions = self.matcher.find(page.title, page.text)
         cap = self.settings.parse.max_mentions_per_version
         if len(mentions) > cap:
             found.append(f"mentions capped: first {cap:,} of {len(mentions):,} kept "
@@ -490,7 +524,7 @@ class Pipeline:
         page, mentions, article = extracted.page, extracted.mentions, extracted.article
         if extracted.note:
             store.set_snapshot_outcome(session, snap_id, Outcome.OK.value, extracted.note)
-            self.counts.add(capped=1)
+            self._tally().add(capped=1)
         slug = source.slug if source else CATCH_ALL_SLUG
         hosts = set(source.allowed_hosts) if source else {host_of(res.final_url)}
         first = res
@@ -503,33 +537,49 @@ class Pipeline:
             canonical = self._canonical(session, res, page, hosts)
         urls = [res.url, res.final_url, normalize_url(res.url), *res.redirects, *seen_as,
                 *(article.urls() if article is not None else ())]
+        pages = len(article.pages) if article is not None and article.paged else 1
+        version = self._version(first, page, canonical, pages)
         doc_id, created = store.resolve_document(
             session, canonical_url=canonical, urls=urls, source_id=self.source_ids[slug],
-            seen_at=res.fetched_at)
-        pages = len(article.pages) if article is not None and article.paged else 1
-        version_id = store.add_version(session, doc_id, self._version(first, page, canonical, pages),
-                                       mentions, self.entity_ids,
+            seen_at=res.fetched_at, created_values=self._new_document_values(res, version))
+        version_id = store.add_version(session, doc_id, version, mentions, self.entity_ids,
                                        self.alias_ids, self.matcher.revision,
-                                       policy=_policy_row(page))
+                                       policy=_policy_row(page), new_document=created)
         store.link_snapshot(session, snap_id, document_id=doc_id, version_id=version_id)
-        store.touch_document(session, doc_id, fetched_at=res.fetched_at, etag=res.etag,
-                             last_modified=res.last_modified, available=True)
+        if not created:
+            store.touch_document(session, doc_id, fetched_at=res.fetched_at, etag=res.etag,
+                                 last_modified=res.last_modified, available=True)
         # Captures of its URLs stored before the document existed (a backfill taken
         # newest first) are its own: linked, and its gone state settled with them.
-        store.adopt_snapshots(session, doc_id)
-        self._schedule(session, doc_id, ok=True)
+        adopted = store.adopt_snapshots(session, doc_id)
+        if not created or adopted:  # else the insert already set what these would
+            self._schedule(session, doc_id, ok=True)
         if page.attachments:
             with self._links_lock:
                 self._links[res.url] = (doc_id, page.attachments)
-        self.counts.add(new_documents=int(created), new_versions=int(bool(version_id)),
-                        unchanged=int(not version_id), without_date=int(not page.published_at))
+        self._tally().add(new_documents=int(created), new_versions=int(bool(version_id)),
+                          unchanged=int(not version_id), without_date=int(not page.published_at))
         return Outcome.OK.value, [m.entity for m in mentions] if version_id else []
+
+    def _new_document_values(self, res: FetchResult, version: store.VersionInput) -> dict:
+        """The columns a successful fetch sets on a document created by it: what
+        ``touch_document`` and ``_schedule`` would write (first seen, fetched and changed
+        at this capture), in the insert itself."""
+        return dict(last_fetched_at=res.fetched_at, etag=res.etag, last_modified=res.last_modified,
+                    next_check_at=self.recheck.next_check(
+                        checked_at=res.fetched_at, first_seen_at=res.fetched_at,
+                        last_changed_at=version.captured_at, key=version.canonical_url))
+
+    def _tally(self) -> RunCounts:
+        """Where the storing code counts: the open batch's own counts (added to the run's
+        once the batch commits), else the run's."""
+        return getattr(self._thread, "tally", None) or self.counts
 
     def _no_text(self, session: Session, snap_id: int, res: FetchResult) -> None:
         """A page served without main text: no version (a document that had text must not
         get an empty one, which would read as an edit removing everything); the snapshot
         is linked to the document already known under the URL, whose versions stay."""
-        self.counts.add(without_text=1)
+        self._tally().add(without_text=1)
         known = next((d for u in (res.final_url, res.url, normalize_url(res.final_url))
                       if (d := store.find_document(session, u)) is not None), None)
         if known is not None:
@@ -839,27 +889,126 @@ class Pipeline:
         return fetch
 
     def import_warc(self, path: str | Path) -> None:
-        """Store every response record of a WARC file as a fetch at its archive date."""
+        """Store every response record of a WARC file as a fetch at its archive date.
+
+        The records are parsed and matched in the parse workers, ``parse_workers`` at once
+        (at most twice that many records read ahead: memory stays bounded), and stored in
+        archive order, ``write_batch_pages`` per transaction (:meth:`store_archived`).
+        After ``cancel()`` the pages parsed so far are stored and the rest dropped.
+        """
         from hubwatch.crawl.warc import count_responses, read_warc
 
         total = count_responses(path)
         if total is not None:
             self.progress("total", total)
-        for res in read_warc(path, self.settings.fetch.max_bytes):
-            if self.cancelled.is_set():
-                return
+        ahead, size = 2 * self.parser.limits.workers, self.settings.database.write_batch_pages
+        window: deque[tuple[FetchResult, SourceConfig | None, Future]] = deque()
+        batch: list[Archived] = []
+        with ThreadPoolExecutor(max_workers=self.parser.limits.workers) as pool:
             try:
-                self.store_fetch(res, self.source_for(res.url), via="warc")
-                with self._links_lock:  # an archive's pages are not followed to their files
-                    self._links.pop(res.url, None)
+                for res in read_warc(path, self.settings.fetch.max_bytes):
+                    if self.cancelled.is_set():
+                        break
+                    source = self.source_for(res.url)
+                    window.append((res, source, pool.submit(self._extract_safely, res, source)))
+                    while len(window) > ahead:
+                        batch = self._collect_archived(window.popleft(), batch, size)
+                while window and not self.cancelled.is_set():
+                    batch = self._collect_archived(window.popleft(), batch, size)
             except ParseCancelled:
-                return
-            except DatabaseUnavailable:
-                raise
-            except Exception:
-                log.exception("storing archived %s failed", res.url)
-                self.counts.count("store_error")
-            self.progress("done", 1)
+                pass  # the run is stopping: what was parsed is stored below
+            finally:
+                for *_, future in window:
+                    future.cancel()
+            self.store_archived(batch)
+
+    def _collect_archived(self, item: tuple, batch: list[Archived], size: int) -> list[Archived]:
+        """Add a parsed record to the batch; store the batch once it is full."""
+        res, source, future = item
+        batch.append(Archived(res, source, future.result()))
+        if len(batch) < size:
+            return batch
+        self.store_archived(batch)
+        return []
+
+    def store_archived(self, batch: list[Archived]) -> None:
+        """Store extracted archived fetches in one transaction, as ``store_fetch`` would
+        one by one (same rows, outcomes and counts).
+
+        Captures stored before (one query for the batch) are counted as duplicates and
+        not written. If any page fails to store, the transaction rolls back whole and the
+        batch is stored page by page, each in its own transaction, so the bad page is
+        recorded as ``internal_error`` with its cause and the others are kept. A crash
+        loses the open batch only: each of its pages is then stored by the next run.
+        Raises ``DatabaseUnavailable`` as ``store_fetch`` does.
+        """
+        if not batch:
+            return
+        fresh = self._not_yet_archived(batch)
+        self.counts.add(duplicates=len(batch) - len(fresh))
+        try:
+            tally = retry_db(lambda: self._write_batch(fresh), f"storing {len(fresh)} archived pages",
+                             self.settings.crawl.db_retry_seconds) if fresh else RunCounts()
+        except DatabaseUnavailable:
+            raise
+        except Exception:  # noqa: BLE001 - one bad page: each page in a transaction of its own
+            log.info("a page of a batch of %d failed to store; storing them one by one", len(fresh))
+            for item in fresh:
+                self._store_alone(item)
+        else:
+            self.counts.merge(tally.state())
+        with self._links_lock:  # an archive's pages are not followed to their files
+            for item in batch:
+                self._links.pop(item.fetch.url, None)
+        self.progress("done", len(batch))
+
+    def _store_alone(self, item: Archived) -> None:
+        try:
+            self._store_extracted(item.fetch, item.source, "warc", (), item.extracted)
+        except DatabaseUnavailable:
+            raise
+        except Exception:  # even the internal_error snapshot failed: logged, counted
+            log.exception("storing archived %s failed", item.fetch.url)
+            self.counts.count("store_error")
+
+    def _not_yet_archived(self, batch: list[Archived]) -> list[Archived]:
+        def read():
+            with self.sessions() as session:
+                return store.archived_captures(session, [(a.fetch.url, a.fetch.fetched_at) for a in batch])
+
+        stored = retry_db(read, "looking up archived captures", self.settings.crawl.db_retry_seconds)
+        return [a for a in batch if (a.fetch.url, a.fetch.fetched_at) not in stored]
+
+    def _write_batch(self, batch: list[Archived]) -> RunCounts:
+        """One transaction storing every page of ``batch``; returns its counts (the run's
+        are added only after the commit). Raises whatever a page's storing raised."""
+        tally = self._thread.tally = RunCounts()
+        try:
+            with self.sessions.begin() as session:
+                for item in batch:
+                    if isinstance(item.extracted, Exception):
+                        raise item.extracted  # stored (as internal_error) page by page
+                    slug = item.source.slug if item.source else CATCH_ALL_SLUG
+                    snap_id = store.record_snapshot(session, **self._snapshot_values(item.fetch, slug, "warc"))
+                    if snap_id is None:  # a parallel run stored it since the lookup
+                        tally.add(duplicates=1)
+                        continue
+                    outcome, mentions = self._apply(session, snap_id, item.fetch, item.source, (),
+                                                    item.extracted)
+                    tally.count(outcome, mentions)
+        finally:
+            self._thread.tally = None
+        return tally
+
+
+@dataclass
+class Archived:
+    """An archived fetch, its source and what extraction made of it (``_Extracted``; None
+    when it is not an ``ok`` fetch; the exception of ours extraction raised)."""
+
+    fetch: FetchResult
+    source: SourceConfig | None
+    extracted: _Extracted | Exception | None
 
 
 def _file_type(body: bytes, url: str) -> str:

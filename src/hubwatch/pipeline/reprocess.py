@@ -5,12 +5,16 @@ Rules: every version, current and superseded, is brought up to date, one transac
 batch; a version whose mention set does not change is not rewritten (only its
 ``version_match.watchlist_revision`` mark moves); re-extraction rewrites derived fields in
 place (raw body and capture time never change); versions are never merged or deleted.
+
+Extraction and matching run in the pipeline's parse workers (``HUBWATCH_PARSE_WORKERS``
+at once, under their deadline and memory limit); the parent only writes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -20,7 +24,7 @@ from hubwatch.contract import DEFAULT_TIMEZONE
 from hubwatch.models import store
 from hubwatch.outcomes import Outcome
 from hubwatch.pipeline.ingest import page_fields
-from hubwatch.text.extract import ExtractError, parse_page, require_text
+from hubwatch.text.extract import ExtractError, require_text
 
 BATCH = 500
 
@@ -66,27 +70,24 @@ def reprocess_versions(sessions: sessionmaker[Session], pipeline, *, extract: bo
 
 def _process(session: Session, rows, pipeline, extract: bool, report: ReprocessReport) -> None:
     stored = store.mention_keys(session, [r.id for r in rows])
-    for row in rows:
+    with ThreadPoolExecutor(max_workers=pipeline.parser.limits.workers) as pool:
+        derived = list(pool.map(lambda row: _derive(row, pipeline, extract), rows))
+    for row, (fields, found) in zip(rows, derived, strict=True):
         report.versions_seen += 1
-        title, body = row.title, row.main_text
-        if extract and row.attachment_of is None:  # a file's text is not HTML: kept as read
-            fields = _reextract(row)
-            if isinstance(fields, str):
-                # The stored version stays as it is: re-extraction that finds no text
-                # (or fails) must not blank a text the page once gave.
-                report.extract_errors += 1
-                report.kept_without_text += fields == Outcome.NO_TEXT
-            else:
-                policy = fields.pop("policy")
-                if policy is not None:  # a re-extract reads the block too (older versions lack it)
-                    store.put_policy(session, row.id, policy)
-                # Rewrite only what changed: a wide-row update also rewrites the row's
-                # full-text and trigram index entries, which costs more than extraction.
-                changed = {k: v for k, v in fields.items() if getattr(row, k) != v}
-                store.update_version(session, row.id, changed)
-                title, body = fields["title"], fields["main_text"]
-                report.versions_reextracted += 1
-        found = pipeline.matcher.find(title, body)
+        if isinstance(fields, str):
+            # The stored version stays as it is: re-extraction that finds no text
+            # (or fails) must not blank a text the page once gave.
+            report.extract_errors += 1
+            report.kept_without_text += fields == Outcome.NO_TEXT
+        elif fields is not None:
+            policy = fields.pop("policy")
+            if policy is not None:  # a re-extract reads the block too (older versions lack it)
+                store.put_policy(session, row.id, policy)
+            # Rewrite only what changed: a wide-row update also rewrites the row's
+            # full-text and trigram index entries, which costs more than extraction.
+            changed = {k: v for k, v in fields.items() if getattr(row, k) != v}
+            store.update_version(session, row.id, changed)
+            report.versions_reextracted += 1
         new = {store.mention_key(m): m for m in found}
         old = stored.get(row.id, set())
         if set(new) != old:
@@ -98,20 +99,39 @@ def _process(session: Session, rows, pipeline, extract: bool, report: ReprocessR
     store.mark_matched(session, [r.id for r in rows], pipeline.matcher.revision)
 
 
-def _reextract(row) -> dict | str:
-    """The derived fields from the stored raw body, or the outcome word of the failure."""
+def _derive(row, pipeline, extract: bool) -> tuple[dict | str | None, list]:
+    """``(fields, mentions)`` of one stored version, computed in a parse worker: the
+    re-extracted derived fields (None: not re-extracted; the outcome word: re-extraction
+    failed, the stored text stays) and the mentions of the text the version will have."""
+    watchlist = (pipeline.matcher.revision, pipeline.watchlist)
+    title, body, fields = row.title, row.main_text, None
+    if extract and row.attachment_of is None:  # a file's text is not HTML: kept as read
+        fields, found = _reextract(row, pipeline, watchlist)
+        if found is not None:
+            return fields, found
+        if not isinstance(fields, str):
+            title, body = fields["title"], fields["main_text"]
+    return fields, pipeline.parser.match(title, body, watchlist)
+
+
+def _reextract(row, pipeline, watchlist) -> tuple[dict | str, list | None]:
+    """The derived fields from the stored raw body and their mentions (None: the text is
+    not the page's own, match it again), or the outcome word of the failure."""
     try:
-        page = require_text(parse_page(row.raw_body, url=row.final_url, content_type=row.content_type,
-                                       fetched_at=row.captured_at, site_timezone=row.timezone))
+        parsed = pipeline.parser.parse(row.raw_body, url=row.final_url, content_type=row.content_type,
+                                       fetched_at=row.captured_at, site_timezone=row.timezone,
+                                       watchlist=watchlist)
+        page = require_text(parsed.page)
     except ExtractError as exc:
-        return exc.outcome
-    fields = page_fields(page)
+        return exc.outcome, None
+    fields, found = page_fields(page), parsed.mentions
     # A stitched multi-page article (extractor_version "...+pagesN") stores its first page's
     # body only, which cannot give the whole text again: the stored text stays, the rest is
     # re-derived from the first page.
     if "+pages" in (row.extractor_version or ""):
         fields |= {"main_text": row.main_text,
                    "extractor_version": f"{fields['extractor_version']}+{row.extractor_version.partition('+')[2]}"}
+        found = None
     policy = vars(page.policy) if page.policy is not None else None
     return fields | {"policy": policy, "content_hash": store.content_hash(
-        page.title, fields["main_text"], store.policy_fingerprint(policy))}
+        page.title, fields["main_text"], store.policy_fingerprint(policy))}, found

@@ -12,7 +12,10 @@ Children are plain ``python -m hubwatch.text.worker`` processes (not multiproces
 no re-import of the caller's ``__main__``, no fork of a threaded parent), reused for
 many pages; messages are pickles over their stdin/stdout pipes. Each costs about one
 interpreter start (0.3-0.5 s) once, and about a millisecond per page in pickling.
-The main text is cut to ``max_text_chars`` in the child (see :class:`Parsed`).
+The main text is cut to ``max_text_chars`` in the child (see :class:`Parsed`); given a
+watch-list, the child also matches its mentions in the cut text (the parent then only
+writes). A worker is sent a watch-list once, then reuses its matcher for every page of that
+revision.
 """
 
 from __future__ import annotations
@@ -29,10 +32,14 @@ import time
 from dataclasses import dataclass, replace
 from datetime import datetime
 from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING
 
 from hubwatch.config.settings import ParseSettings
 from hubwatch.outcomes import Outcome
 from hubwatch.text.extract import ExtractError, Page
+
+if TYPE_CHECKING:
+    from hubwatch.config.watchlist import Watchlist
 
 _MIB = 1024 * 1024
 
@@ -46,7 +53,7 @@ class ParseLimits:
     # Defaults are the settings' (HUBWATCH_PARSE_*, HUBWATCH_MAX_TEXT_CHARS), defined once there.
     deadline: float = ParseSettings.model_fields["parse_deadline_seconds"].default
     memory_mb: int = ParseSettings.model_fields["parse_memory_mb"].default
-    workers: int = ParseSettings.model_fields["parse_workers"].default
+    workers: int = ParseSettings.model_fields["parse_workers"].get_default(call_default_factory=True)
     max_text_chars: int = ParseSettings.model_fields["max_text_chars"].default
 
     @classmethod
@@ -63,6 +70,8 @@ class Parsed:
 
     page: Page
     text_chars: int
+    #: the page's mentions (title and cut main text) when a watch-list was given, else None
+    mentions: list | None = None
 
     @property
     def text_cut(self) -> bool:
@@ -79,6 +88,7 @@ class ParseCancelled(RuntimeError):
 
 class _Worker:
     def __init__(self, memory_mb: int) -> None:
+        self.revision: str | None = None  # the watch-list revision its matcher has
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "hubwatch.text.worker", str(memory_mb)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True)
@@ -115,19 +125,40 @@ class ParsePool:
         self._closed = False
 
     def parse(self, body: bytes, *, url: str | None, content_type: str | None,
-              fetched_at: datetime, site_timezone: str = "Asia/Shanghai") -> Parsed:
-        job = pickle.dumps(dict(body=body, url=url, content_type=content_type,
-                                fetched_at=fetched_at, site_timezone=site_timezone,
-                                max_text_chars=self.limits.max_text_chars,
-                                cpu_seconds=int(self.limits.deadline) + 2),
-                           protocol=pickle.HIGHEST_PROTOCOL)
+              fetched_at: datetime, site_timezone: str = "Asia/Shanghai",
+              watchlist: tuple[str, Watchlist] | None = None) -> Parsed:
+        """Parse one page in a worker; ``watchlist``: ``(revision, watch-list)`` to also
+        match its mentions there (``Parsed.mentions``), as ``Matcher(watchlist)`` would."""
+        job = dict(body=body, url=url, content_type=content_type,
+                   fetched_at=fetched_at, site_timezone=site_timezone,
+                   max_text_chars=self.limits.max_text_chars)
+        return _unpack(self._run(job, watchlist), self.limits)
+
+    def match(self, title: str | None, text: str | None, watchlist: tuple[str, Watchlist]) -> list:
+        """``Matcher(watchlist).find(title, text)`` in a worker (``watchlist``: ``(revision,
+        watch-list)``). Raises ``WorkerCrashed`` (also past the deadline or memory limit:
+        matching is linear, so that is a bug), ``ParseCancelled``."""
+        answer = self._run(dict(match=(title, text)), watchlist)
+        if answer[0] != "ok":
+            raise WorkerCrashed(f"{answer[1]}: {answer[2]}")
+        return answer[3]
+
+    def _run(self, job: dict, watchlist: tuple[str, Watchlist] | None) -> tuple:
+        """One job on an idle (or new) worker, the watch-list sent along if it lacks it."""
+        job["cpu_seconds"] = int(self.limits.deadline) + 2
         with self._slots:
             worker = self._take()
             try:
-                answer = self._ask(worker, job)
+                if watchlist is not None:
+                    job["revision"] = watchlist[0]
+                    if worker.revision != watchlist[0]:  # sent once per worker and revision
+                        job["watchlist"] = watchlist[1]
+                answer = self._ask(worker, pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
+                if watchlist is not None and answer[0] != "crash":  # its matcher is built
+                    worker.revision = watchlist[0]
             finally:
                 self._give_back(worker)
-        return _unpack(answer, self.limits)
+        return answer
 
     def prestart(self) -> None:
         """Start one worker now unless the pool has one: its interpreter start and imports
@@ -213,7 +244,7 @@ def _exit_reason(code: int) -> str:
 def _unpack(answer: tuple, limits: ParseLimits) -> Parsed:
     kind = answer[0]
     if kind == "ok":
-        return Parsed(answer[1], answer[2])
+        return Parsed(answer[1], answer[2], answer[3])
     if kind == "error":
         raise ExtractError(answer[1], answer[2])
     raise WorkerCrashed(f"{answer[1]}: {answer[2]}")
@@ -253,8 +284,7 @@ def cut_text(page: Page, max_chars: int) -> Page:
 
 
 def _serve(conn_in: Connection, conn_out: Connection) -> None:
-    from hubwatch.text.extract import parse_page
-
+    matchers: dict[str, object] = {}  # revision -> Matcher (the latest one only)
     while True:
         try:
             job = pickle.loads(conn_in.recv_bytes())
@@ -263,11 +293,9 @@ def _serve(conn_in: Connection, conn_out: Connection) -> None:
         used = resource.getrusage(resource.RUSAGE_SELF)
         soft = int(used.ru_utime + used.ru_stime) + job.pop("cpu_seconds")
         resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
-        limit = job.pop("max_text_chars")
         fatal = False
         try:
-            page = parse_page(**job)
-            answer = ("ok", cut_text(page, limit), len(page.text))
+            answer = _answer(job, matchers)
         except ExtractError as exc:
             answer = ("error", exc.outcome, exc.message)
         except MemoryError:
@@ -280,6 +308,32 @@ def _serve(conn_in: Connection, conn_out: Connection) -> None:
         conn_out.send_bytes(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
         if fatal:
             return  # a MemoryError may leave the heap fragmented: start afresh
+
+
+def _answer(job: dict, matchers: dict) -> tuple:
+    """``("ok", page cut, its text's length, mentions or None)`` for a parse job,
+    ``("ok", None, 0, mentions)`` for a match job (``match=(title, text)``)."""
+    from hubwatch.text.extract import parse_page
+
+    matcher = _matcher(matchers, job.pop("revision", None), job.pop("watchlist", None))
+    if "match" in job:  # a stored text matched again (reprocess)
+        return ("ok", None, 0, matcher.find(*job["match"]))
+    limit = job.pop("max_text_chars")
+    page = parse_page(**job)
+    kept = cut_text(page, limit)
+    return ("ok", kept, len(page.text), matcher.find(kept.title, kept.text) if matcher else None)
+
+
+def _matcher(matchers: dict, revision: str | None, watchlist: Watchlist | None):
+    """The matcher of ``revision`` (built from ``watchlist`` when it comes along), or None."""
+    if revision is None:
+        return None
+    if revision not in matchers:
+        from hubwatch.mentions.match import Matcher
+
+        matchers.clear()
+        matchers[revision] = Matcher(watchlist)
+    return matchers[revision]
 
 
 def main(argv: list[str]) -> int:
