@@ -414,9 +414,12 @@ END
 $fn$;
 CREATE FUNCTION analytics_truncated() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
-    TRUNCATE analytics_queue, analytics_document, analytics_document_entity,
-             analytics_mention_daily, analytics_hub_daily, analytics_co_mention,
-             analytics_mention_change;
+    -- DELETE, not TRUNCATE: a TRUNCATE naming these tables too (a reset of every table)
+    -- still holds them here, and a nested TRUNCATE of a table in use is refused.
+    DELETE FROM analytics_queue; DELETE FROM analytics_document;
+    DELETE FROM analytics_document_entity; DELETE FROM analytics_mention_daily;
+    DELETE FROM analytics_hub_daily; DELETE FROM analytics_co_mention;
+    DELETE FROM analytics_mention_change;
     INSERT INTO analytics_queue (document_id) SELECT id FROM document ON CONFLICT DO NOTHING;
     RETURN NULL;
 END

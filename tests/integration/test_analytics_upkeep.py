@@ -163,6 +163,17 @@ def test_truncate_empties_the_summaries(corpus, db_session):
     assert db_session.execute(text("SELECT count(*) FROM mention_daily")).scalar_one() == 0
 
 
+def test_truncate_of_every_table_at_once_works(corpus, db_session):
+    """A reset naming the summaries too (TRUNCATE of every public table, as operators and
+    test fixtures do) must not trip over the truncate trigger's own clean-up."""
+    tables = db_session.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                                     " AND tablename <> 'alembic_version'")).scalars().all()
+    assert "analytics_queue" in tables
+    db_session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    assert _queued(db_session) == []
+    assert _current(db_session) == ZERO
+
+
 def test_writes_that_change_nothing_queue_nothing(corpus, db_session):
     """What every run does besides storing versions: upsert sources and watch-list, touch
     fetched documents, schedule rechecks, re-extract text."""
