@@ -34,7 +34,6 @@ Rules this manager follows (they mirror the embedded PostgreSQL's, models/embedd
 from __future__ import annotations
 
 import base64
-import fcntl
 import http.client
 import json
 import os
@@ -46,6 +45,8 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from hubwatch.models.embedded import FileLock
 
 #: The client settings this manager sets for a process that uses the server.
 CLIENT_SETTINGS = ("PREFECT_API_URL", "PREFECT_API_AUTH_STRING")
@@ -137,7 +138,7 @@ class ManagedServer:
             ServerError: the lock was not had in time, or the server exited or did not
                 answer within ``start_timeout`` (the message quotes its log).
         """
-        with _FileLock(self.lock_file, self.start_timeout):
+        with FileLock(self.lock_file, self.start_timeout, what="the Prefect server", error=ServerError, dir_mode=0o700):
             state = self.recorded()
             if state is None:
                 state = self._spawn()
@@ -164,7 +165,7 @@ class ManagedServer:
         seconds) and remove the state file. Returns False if none ran."""
         if not self.state_file.exists():  # never started here: no folder made for a lock
             return False
-        with _FileLock(self.lock_file, self.start_timeout):
+        with FileLock(self.lock_file, self.start_timeout, what="the Prefect server", error=ServerError, dir_mode=0o700):
             state = self.recorded()
             if state is not None:
                 _stop_group(state.pid, state.create_time, timeout)
@@ -360,29 +361,3 @@ def _write_private(path: Path, text: str) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
     os.replace(tmp, path)
-
-
-class _FileLock:
-    """An exclusive ``flock`` on a file, waited for at most ``timeout`` seconds."""
-
-    def __init__(self, path: Path, timeout: float) -> None:
-        self.path, self.timeout, self.fd = Path(path), timeout, -1
-
-    def __enter__(self) -> _FileLock:
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    os.close(self.fd)
-                    raise ServerError(f"another hubwatch process has been starting or stopping "
-                                      f"the Prefect server for over {self.timeout:.0f} s "
-                                      f"({self.path})") from None
-                time.sleep(0.05)
-
-    def __exit__(self, *exc) -> None:
-        os.close(self.fd)

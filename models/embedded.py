@@ -305,14 +305,22 @@ def live_leases(run_dir: Path) -> int:
     return live
 
 
-class _FileLock:
-    """An exclusive ``flock`` on a file, waited for at most ``timeout`` seconds."""
+class FileLock:
+    """An exclusive ``flock`` on ``path``, waited for at most ``timeout`` seconds.
 
-    def __init__(self, path: Path, timeout: float) -> None:
+    Serialises the start and stop of a background server (this module's PostgreSQL,
+    hubwatch.flows.server's Prefect server). ``what`` names that server in the error;
+    ``error`` is the exception class raised when the wait times out; ``dir_mode`` is the
+    mode of the lock's folder if it must be made.
+    """
+
+    def __init__(self, path: Path, timeout: float, *, what: str = "the embedded server",
+                 error: type[Exception] = EmbeddedError, dir_mode: int = 0o777) -> None:
         self.path, self.timeout, self.fd = Path(path), timeout, -1
+        self.what, self.error, self.dir_mode = what, error, dir_mode
 
-    def __enter__(self) -> _FileLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def __enter__(self) -> FileLock:
+        self.path.parent.mkdir(mode=self.dir_mode, parents=True, exist_ok=True)
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         deadline = time.monotonic() + self.timeout
         while True:
@@ -322,9 +330,9 @@ class _FileLock:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     os.close(self.fd)
-                    raise EmbeddedError(
-                        f"another hubwatch process has been starting or stopping the embedded "
-                        f"server for over {self.timeout:.0f} s ({self.path})") from None
+                    raise self.error(
+                        f"another hubwatch process has been starting or stopping {self.what} "
+                        f"for over {self.timeout:.0f} s ({self.path})") from None
                 time.sleep(0.05)
 
     def __exit__(self, *exc) -> None:
@@ -414,7 +422,7 @@ class EmbeddedPostgres:
             EmbeddedError: it could not be started; the message quotes its log.
         """
         take_lease(self.run_dir)
-        with _FileLock(self.run_dir / "start.lock", timeout):
+        with FileLock(self.run_dir / "start.lock", timeout):
             info = self.running()
             if info is None:
                 info = self._start_locked(keep=keep, timeout=timeout, port=port)
@@ -498,7 +506,7 @@ class EmbeddedPostgres:
         info = self.running()
         if info is None:
             return False
-        with _FileLock(self.run_dir / "start.lock", timeout):
+        with FileLock(self.run_dir / "start.lock", timeout):
             (self.run_dir / "keep").unlink(missing_ok=True)
             _signal(info.pid, signal.SIGINT)  # "fast" shutdown: rolls back open transactions
             deadline = time.monotonic() + timeout
@@ -725,7 +733,7 @@ def _supervise(data_dir: Path, port: int) -> int:
         if (server.run_dir / "keep").exists() or live_leases(server.run_dir) > 0:
             continue
         try:
-            lock = _FileLock(server.run_dir / "start.lock", 0.5)
+            lock = FileLock(server.run_dir / "start.lock", 0.5)
             lock.__enter__()
         except EmbeddedError:
             continue  # someone is starting: they will hold a lease when done
