@@ -13,11 +13,13 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
-from sqlalchemy import delete, exists, func, select, text, tuple_, update
+from sqlalchemy import bindparam, delete, exists, func, select, text, tuple_, update
 from sqlalchemy import insert as core_insert
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
 
 from hubwatch import contract
 from hubwatch.config.sources import CATCH_ALL_SLUG, SourceConfig
@@ -25,19 +27,63 @@ from hubwatch.models import records
 from hubwatch.models.schema import (
     Alias,
     AttachmentFile,
+    Base,
     CrawlRun,
     Document,
     DocumentUrl,
     DocumentVersion,
     Entity,
     Mention,
-    PolicyRecord,
     Snapshot,
     Source,
-    VersionMatch,
 )
 
 _WS = re.compile(r"\s+")
+
+
+# -- statements of the write path ---------------------------------------------------------
+# SQLAlchemy 2.0 gives the PostgreSQL dialect's INSERT ... ON CONFLICT no cache key, so
+# such a statement is compiled again at every execution (a third of the writer's CPU per
+# page when measured), and a multi-row VALUES is a new statement per row count. The
+# write path's statements are therefore text with typed bind parameters, built and
+# compiled once; many rows go in as arrays through unnest (one statement, any count).
+
+
+@cache
+def _insert_sql(table: str, columns: tuple[str, ...], tail: str = "") -> TextClause:
+    """``INSERT INTO table (columns) VALUES (:column, ...) tail``, its parameters typed
+    by the mapped columns (so JSON, arrays and times bind as the ORM would bind them).
+    ``tail``: ``ON CONFLICT ...`` and/or ``RETURNING ...``. Cached per argument tuple."""
+    mapped = Base.metadata.tables[table].c
+    sql = (f"INSERT INTO {table} ({', '.join(columns)}) "
+           f"VALUES ({', '.join(':' + c for c in columns)}) {tail}")
+    return text(sql).bindparams(*(bindparam(c, type_=mapped[c].type) for c in columns))
+
+
+_URLS_INSERT = text("""
+INSERT INTO document_url (url, document_id)
+SELECT url, :document_id FROM unnest(CAST(:urls AS text[])) AS url
+ON CONFLICT DO NOTHING""")
+
+_MENTIONS_INSERT = text("""
+INSERT INTO mention (version_id, entity_id, alias_id, surface, zone, start_offset, end_offset, sentence)
+SELECT :version_id, * FROM unnest(CAST(:entity_ids AS integer[]), CAST(:alias_ids AS integer[]),
+    CAST(:surfaces AS text[]), CAST(:zones AS text[]), CAST(:starts AS integer[]),
+    CAST(:ends AS integer[]), CAST(:sentences AS text[]))
+ON CONFLICT DO NOTHING""")
+
+_MATCH_MARK = text("""
+INSERT INTO version_match (version_id, watchlist_revision)
+SELECT unnest(CAST(:version_ids AS bigint[])), :revision
+ON CONFLICT (version_id) DO UPDATE
+SET watchlist_revision = excluded.watchlist_revision, matched_at = now()
+WHERE version_match.watchlist_revision <> excluded.watchlist_revision""")
+
+_SNAPSHOT_LINK = text("""
+UPDATE snapshot SET document_id = :document_id, version_id = :version_id, new_version = :new_version
+WHERE id = :snapshot_id""")
+
+_SNAPSHOT_OUTCOME = text("UPDATE snapshot SET outcome = :outcome, error_message = :error WHERE id = :snapshot_id")
 
 
 def content_hash(title: str, main_text: str, record: str = "") -> str:
@@ -238,10 +284,10 @@ def resolve_document(session: Session, *, canonical_url: str, urls: Iterable[str
     document needs no update after its insert. A URL already mapped to another document
     keeps its mapping (first writer wins).
     """
-    stmt = insert(Document).values(canonical_url=canonical_url, source_id=source_id,
-                                   first_seen_at=seen_at, **(created_values or {}))
-    doc_id = session.execute(stmt.on_conflict_do_nothing(index_elements=[Document.canonical_url])
-                             .returning(Document.id)).scalar_one_or_none()
+    values = dict(canonical_url=canonical_url, source_id=source_id, first_seen_at=seen_at,
+                  **(created_values or {}))
+    stmt = _insert_sql("document", tuple(values), "ON CONFLICT (canonical_url) DO NOTHING RETURNING id")
+    doc_id = session.execute(stmt, values).scalar_one_or_none()
     created = doc_id is not None
     if not created:
         doc_id = session.execute(select(Document.id).where(
@@ -251,8 +297,7 @@ def resolve_document(session: Session, *, canonical_url: str, urls: Iterable[str
                                                Document.first_seen_at > seen_at)
                         .values(first_seen_at=seen_at))
     # Sorted: concurrent writers lock overlapping URL keys in one order (no deadlock).
-    url_rows = [dict(url=u, document_id=doc_id) for u in sorted({canonical_url, *urls})]
-    session.execute(insert(DocumentUrl).values(url_rows).on_conflict_do_nothing())
+    session.execute(_URLS_INSERT, {"document_id": doc_id, "urls": sorted({canonical_url, *urls})})
     return doc_id, created
 
 
@@ -382,24 +427,22 @@ def count_due(session: Session, due_before: dt.datetime) -> tuple[int, int]:
 def record_snapshot(session: Session, **values) -> int | None:
     """Insert one snapshot row; return its id, or None if this archived fetch was stored
     before (``via='warc'`` rows are unique on URL + capture time)."""
-    stmt = (insert if values.get("via") == "warc" else core_insert)(Snapshot).values(**values)
-    if values.get("via") == "warc":
-        stmt = stmt.on_conflict_do_nothing(
-            index_elements=[Snapshot.requested_url, Snapshot.fetched_at],
-            index_where=text("via = 'warc'"))
-    return session.execute(stmt.returning(Snapshot.id)).scalar_one_or_none()
+    conflict = ("ON CONFLICT (requested_url, fetched_at) WHERE via = 'warc' DO NOTHING "
+                if values.get("via") == "warc" else "")
+    stmt = _insert_sql("snapshot", tuple(values), conflict + "RETURNING id")
+    return session.execute(stmt, values).scalar_one_or_none()
 
 
 def set_snapshot_outcome(session: Session, snapshot_id: int, outcome: str, error: str) -> None:
     """Correct a snapshot's outcome once the body was read (e.g. ``decode_error``)."""
-    session.execute(update(Snapshot).where(Snapshot.id == snapshot_id)
-                    .values(outcome=str(outcome), error_message=error[:2000]))
+    session.execute(_SNAPSHOT_OUTCOME, {"snapshot_id": snapshot_id, "outcome": str(outcome),
+                                        "error": error[:2000]})
 
 
 def link_snapshot(session: Session, snapshot_id: int, *, document_id: int | None,
                   version_id: int | None = None) -> None:
-    session.execute(update(Snapshot).where(Snapshot.id == snapshot_id).values(
-        document_id=document_id, version_id=version_id, new_version=version_id is not None))
+    session.execute(_SNAPSHOT_LINK, {"snapshot_id": snapshot_id, "document_id": document_id,
+                                     "version_id": version_id, "new_version": version_id is not None})
 
 
 # -- versions ------------------------------------------------------------------------
@@ -540,8 +583,10 @@ def put_policy(session: Session, version_id: int, policy: dict) -> None:
     values = {key: policy.get(key) for key in POLICY_COLUMNS}
     values["issuing_bodies"] = list(values["issuing_bodies"] or [])
     values["topic"] = list(values["topic"] or [])
-    stmt = insert(PolicyRecord).values(version_id=version_id, **values)
-    session.execute(stmt.on_conflict_do_update(index_elements=[PolicyRecord.version_id], set_=values))
+    columns = ("version_id", *POLICY_COLUMNS)
+    update_set = ", ".join(f"{c} = excluded.{c}" for c in POLICY_COLUMNS)
+    stmt = _insert_sql("policy_record", columns, f"ON CONFLICT (version_id) DO UPDATE SET {update_set}")
+    session.execute(stmt, {"version_id": version_id, **values})
 
 
 def mark_matched(session: Session, version_ids: Sequence[int], revision: str) -> int:
@@ -549,13 +594,7 @@ def mark_matched(session: Session, version_ids: Sequence[int], revision: str) ->
     already at that revision are left alone. Returns how many marks moved."""
     if not version_ids:
         return 0
-    stmt = insert(VersionMatch).values([dict(version_id=v, watchlist_revision=revision)
-                                        for v in version_ids])
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[VersionMatch.version_id],
-        set_={"watchlist_revision": stmt.excluded.watchlist_revision, "matched_at": func.now()},
-        where=VersionMatch.watchlist_revision != stmt.excluded.watchlist_revision)
-    return session.execute(stmt).rowcount
+    return session.execute(_MATCH_MARK, {"version_ids": list(version_ids), "revision": revision}).rowcount
 
 
 def _renumber(session: Session, doc_id: int) -> None:
@@ -629,20 +668,19 @@ def insert_mentions(session: Session, version_id: int, mentions: Sequence[record
                     entity_ids: dict[str, int], alias_id_map: dict[tuple[str, str], int]) -> int:
     """Insert mention rows for a version (duplicates ignored); return how many were given.
 
-    Rows go in batches of ``MENTION_BATCH``: one multi-row INSERT binds 8 parameters per
-    row and PostgreSQL allows 65,535 per statement, so a page with 8,192 mentions or more
-    used to fail as a whole."""
-    rows = [dict(version_id=version_id, entity_id=entity_ids[m.entity],
-                 alias_id=alias_id_map.get((m.entity, m.alias)), surface=m.surface,
-                 zone=m.zone, start_offset=m.start, end_offset=m.end, sentence=m.sentence)
-            for m in mentions if m.entity in entity_ids]
-    for i in range(0, len(rows), MENTION_BATCH):
-        session.execute(insert(Mention).values(rows[i:i + MENTION_BATCH]).on_conflict_do_nothing())
-    return len(rows)
-
-
-#: Mention rows per INSERT: 8 bind parameters each, 32,000 of PostgreSQL's 65,535.
-MENTION_BATCH = 4000
+    One statement whatever the count: the columns go as arrays through ``unnest`` (a
+    multi-row VALUES binds 8 parameters per row, and PostgreSQL allows 65,535 per
+    statement, so a page with 8,192 mentions or more once failed as a whole)."""
+    kept = [m for m in mentions if m.entity in entity_ids]
+    if not kept:
+        return 0
+    session.execute(_MENTIONS_INSERT, {
+        "version_id": version_id, "entity_ids": [entity_ids[m.entity] for m in kept],
+        "alias_ids": [alias_id_map.get((m.entity, m.alias)) for m in kept],
+        "surfaces": [m.surface for m in kept], "zones": [m.zone for m in kept],
+        "starts": [m.start for m in kept], "ends": [m.end for m in kept],
+        "sentences": [m.sentence for m in kept]})
+    return len(kept)
 
 
 def archived_captures(session: Session, captures: Sequence[tuple[str, dt.datetime]]

@@ -892,9 +892,13 @@ class Pipeline:
         """Store every response record of a WARC file as a fetch at its archive date.
 
         The records are parsed and matched in the parse workers, ``parse_workers`` at once
-        (at most twice that many records read ahead: memory stays bounded), and stored in
-        archive order, ``write_batch_pages`` per transaction (:meth:`store_archived`).
-        After ``cancel()`` the pages parsed so far are stored and the rest dropped.
+        (at most twice that many records read ahead), and stored in archive order,
+        ``write_batch_pages`` per transaction (:meth:`store_archived`), by one writer
+        thread: a batch is written while the next one is parsed, so the workers never
+        wait for the database. At most one batch is being written and one being filled,
+        so memory stays bounded by two batches and the read-ahead. After ``cancel()`` the
+        pages parsed so far are stored and the rest dropped. Raises what storing a batch
+        raises (``DatabaseUnavailable``), once the batch being written has finished.
         """
         from hubwatch.crawl.warc import count_responses, read_warc
 
@@ -904,7 +908,8 @@ class Pipeline:
         ahead, size = 2 * self.parser.limits.workers, self.settings.database.write_batch_pages
         window: deque[tuple[FetchResult, SourceConfig | None, Future]] = deque()
         batch: list[Archived] = []
-        with ThreadPoolExecutor(max_workers=self.parser.limits.workers) as pool:
+        with ThreadPoolExecutor(max_workers=self.parser.limits.workers) as pool, \
+                _BatchWriter(self.store_archived) as writer:
             try:
                 for res in read_warc(path, self.settings.fetch.max_bytes):
                     if self.cancelled.is_set():
@@ -912,23 +917,24 @@ class Pipeline:
                     source = self.source_for(res.url)
                     window.append((res, source, pool.submit(self._extract_safely, res, source)))
                     while len(window) > ahead:
-                        batch = self._collect_archived(window.popleft(), batch, size)
+                        batch = self._collect_archived(window.popleft(), batch, size, writer)
                 while window and not self.cancelled.is_set():
-                    batch = self._collect_archived(window.popleft(), batch, size)
+                    batch = self._collect_archived(window.popleft(), batch, size, writer)
             except ParseCancelled:
                 pass  # the run is stopping: what was parsed is stored below
             finally:
                 for *_, future in window:
                     future.cancel()
-            self.store_archived(batch)
+            writer.write(batch)
 
-    def _collect_archived(self, item: tuple, batch: list[Archived], size: int) -> list[Archived]:
-        """Add a parsed record to the batch; store the batch once it is full."""
+    def _collect_archived(self, item: tuple, batch: list[Archived], size: int,
+                          writer: _BatchWriter) -> list[Archived]:
+        """Add a parsed record to the batch; hand the batch to the writer once it is full."""
         res, source, future = item
         batch.append(Archived(res, source, future.result()))
         if len(batch) < size:
             return batch
-        self.store_archived(batch)
+        writer.write(batch)
         return []
 
     def store_archived(self, batch: list[Archived]) -> None:
@@ -999,6 +1005,48 @@ class Pipeline:
         finally:
             self._thread.tally = None
         return tally
+
+
+class _BatchWriter:
+    """One writer thread for ``write`` (a batch in, nothing out), fed one batch at a time.
+
+    ``write(batch)`` waits for the batch before it to be written (re-raising what writing
+    it raised), then starts writing ``batch`` and returns: the caller fills the next batch
+    meanwhile. Leaving the ``with`` block waits for the last write and re-raises its error
+    (unless the block is already leaving with one).
+    """
+
+    def __init__(self, write: Callable[[list], None]) -> None:
+        self._write = write
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hubwatch-writer")
+        self._pending: Future | None = None
+
+    def write(self, batch: list) -> None:
+        self.wait()
+        if batch:
+            self._pending = self._pool.submit(self._write, batch)
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> _BatchWriter:
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        try:
+            if kind is None:
+                self.wait()
+            elif self._pending is not None:  # already failing: the write ends, its error is logged
+                self._pending.add_done_callback(_log_write_error)
+        finally:
+            self._pool.shutdown(wait=True)
+
+
+def _log_write_error(future: Future) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("writing an archived batch failed while the import was stopping: %s", future.exception())
 
 
 @dataclass
