@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from sqlalchemy import bindparam, delete, exists, func, select, text, tuple_, update
-from sqlalchemy import insert as core_insert
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
@@ -521,12 +520,10 @@ def _insert_version(session: Session, doc_id: int, data: VersionInput, digest: s
                     entity_ids: dict[str, int], alias_id_map: dict[tuple[str, str], int],
                     watchlist_revision: str, policy: dict | None, attachment: dict | None) -> int:
     """The version row and what hangs on it: mentions, match mark, record, file."""
-    V = DocumentVersion
-    # Core insert: SQLAlchemy caches its compiled form (the dialect's ON CONFLICT insert
-    # is compiled afresh each time, about a millisecond for this wide row).
-    version_id = session.execute(core_insert(V).values(
-        document_id=doc_id, version_no=number, valid_from=data.captured_at, valid_to=valid_to,
-        content_hash=digest, **vars(data)).returning(V.id)).scalar_one()
+    values = dict(document_id=doc_id, version_no=number, valid_from=data.captured_at, valid_to=valid_to,
+                  content_hash=digest, **vars(data))
+    version_id = session.execute(_insert_sql("document_version", tuple(values), "RETURNING id"),
+                                 values).scalar_one()
     insert_mentions(session, version_id, mentions, entity_ids, alias_id_map)
     mark_matched(session, [version_id], watchlist_revision)
     if policy is not None:
