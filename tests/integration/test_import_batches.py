@@ -111,6 +111,7 @@ def test_a_bad_page_is_recorded_and_its_batch_kept(clean_db, shared_dir, tmp_pat
 
 
 def test_reimport_writes_nothing_and_bodies_read_back(clean_db, shared_dir, tmp_path):
+    """A re-import finds every capture stored, chunk by chunk, before parsing any."""
     pages = _pages(shared_dir, 12)
     warc = _warc(tmp_path / "same.warc.gz", pages)
     engine = create_engine(clean_db)
@@ -120,12 +121,16 @@ def test_reimport_writes_nothing_and_bodies_read_back(clean_db, shared_dir, tmp_
         before = tuple(conn.execute(text(COUNTS)).one())
         bodies = dict(conn.execute(text("SELECT final_url, raw_body FROM document_version")).all())
     again = _pipeline(engine)
+    parsed = []
+    extract = again._extract_safely
+    again._extract_safely = lambda res, source: parsed.append(res.url) or extract(res, source)
     again.import_warc(warc)
     with engine.connect() as conn:
         after = tuple(conn.execute(text(COUNTS)).one())
     engine.dispose()
     assert before[:3] == (12, 12, 12) and after == before
     assert again.counts.duplicates == 12 and again.counts.as_dict()["pages_fetched"] == 0
+    assert parsed == []  # known captures are not parsed again
     assert bodies == dict(pages)  # byte-identical, whatever the column's compression
 
 

@@ -891,14 +891,17 @@ class Pipeline:
     def import_warc(self, path: str | Path) -> None:
         """Store every response record of a WARC file as a fetch at its archive date.
 
-        The records are parsed and matched in the parse workers, ``parse_workers`` at once
-        (at most twice that many records read ahead), and stored in archive order,
-        ``write_batch_pages`` per transaction (:meth:`store_archived`), by one writer
-        thread: a batch is written while the next one is parsed, so the workers never
-        wait for the database. At most one batch is being written and one being filled,
-        so memory stays bounded by two batches and the read-ahead. After ``cancel()`` the
-        pages parsed so far are stored and the rest dropped. Raises what storing a batch
-        raises (``DatabaseUnavailable``), once the batch being written has finished.
+        Records are read in chunks of ``write_batch_pages``; one query per chunk finds the
+        captures stored before (counted as duplicates, never parsed: a re-import costs
+        the reading only). The rest are parsed and matched in the parse workers,
+        ``parse_workers`` at once (at most twice that many read ahead), and stored in
+        archive order, ``write_batch_pages`` per transaction (:meth:`store_archived`), by
+        one writer thread: a batch is written while the next one is parsed, so the
+        workers never wait for the database. At most one batch is being written and one
+        filled, so memory stays bounded by two batches, a chunk and the read-ahead.
+        After ``cancel()`` the pages parsed so far are stored and the rest dropped.
+        Raises what storing a batch raises (``DatabaseUnavailable``), once the batch
+        being written has finished.
         """
         from hubwatch.crawl.warc import count_responses, read_warc
 
@@ -908,16 +911,28 @@ class Pipeline:
         ahead, size = 2 * self.parser.limits.workers, self.settings.database.write_batch_pages
         window: deque[tuple[FetchResult, SourceConfig | None, Future]] = deque()
         batch: list[Archived] = []
+        chunk: list[FetchResult] = []
         with ThreadPoolExecutor(max_workers=self.parser.limits.workers) as pool, \
                 _BatchWriter(self.store_archived) as writer:
-            try:
-                for res in read_warc(path, self.settings.fetch.max_bytes):
-                    if self.cancelled.is_set():
-                        break
+
+            def parse(records: list[FetchResult]) -> None:
+                nonlocal batch
+                for res in self._not_stored(records):
                     source = self.source_for(res.url)
                     window.append((res, source, pool.submit(self._extract_safely, res, source)))
                     while len(window) > ahead:
                         batch = self._collect_archived(window.popleft(), batch, size, writer)
+
+            try:
+                for res in read_warc(path, self.settings.fetch.max_bytes):
+                    if self.cancelled.is_set():
+                        break
+                    chunk.append(res)
+                    if len(chunk) >= size:
+                        parse(chunk)
+                        chunk = []
+                if chunk and not self.cancelled.is_set():
+                    parse(chunk)
                 while window and not self.cancelled.is_set():
                     batch = self._collect_archived(window.popleft(), batch, size, writer)
             except ParseCancelled:
@@ -926,6 +941,20 @@ class Pipeline:
                 for *_, future in window:
                     future.cancel()
             writer.write(batch)
+
+    def _not_stored(self, records: list[FetchResult]) -> list[FetchResult]:
+        """``records`` less the captures stored before (one query), which are counted as
+        duplicates and done."""
+        def read():
+            with self.sessions() as session:
+                return store.archived_captures(session, [(r.url, r.fetched_at) for r in records])
+
+        stored = retry_db(read, "looking up archived captures", self.settings.crawl.db_retry_seconds)
+        fresh = [r for r in records if (r.url, r.fetched_at) not in stored]
+        if len(fresh) < len(records):
+            self.counts.add(duplicates=len(records) - len(fresh))
+            self.progress("done", len(records) - len(fresh))
+        return fresh
 
     def _collect_archived(self, item: tuple, batch: list[Archived], size: int,
                           writer: _BatchWriter) -> list[Archived]:
