@@ -145,10 +145,11 @@ def _check_config() -> list[str]:
             f"({sum(1 for a in alerts if a.active)} active)"]
 
 
-def _prepare_flow(*, parses: bool = True) -> None:
+def _prepare_flow(*, parses: bool = True, many: bool = False) -> None:
     """Before a flow command's flow: the config checked, the Prefect API chosen, the
     database migrated; with ``parses`` (the flow extracts pages) a parse worker started
-    first, so its start runs alongside the rest (hubwatch.text.worker).
+    first, so its start runs alongside the rest (hubwatch.text.worker), and with ``many``
+    (the flow parses many pages at once, as import-warc does) every worker.
 
     Without ``PREFECT_API_URL`` the managed Prefect server (hubwatch.flows.server) is
     started if none runs, or reused, and this process's client pointed at it; a server
@@ -161,7 +162,7 @@ def _prepare_flow(*, parses: bool = True) -> None:
 
     pause_collector()  # resumed by _run_flow once Prefect and the flows are imported
     if parses:
-        _prestart_parser()
+        _prestart_parser(many)
     _check_config()
     try:
         managed = connect_client(wait=False)
@@ -178,11 +179,12 @@ def _prepare_flow(*, parses: bool = True) -> None:
             _fail(f"Prefect server: {exc}")
 
 
-def _prestart_parser() -> None:
+def _prestart_parser(every: bool) -> None:
     from hubwatch.config.settings import get_settings
     from hubwatch.text.worker import ParseLimits, shared_pool
 
-    shared_pool(ParseLimits.from_settings(get_settings().parse)).prestart()
+    limits = ParseLimits.from_settings(get_settings().parse)
+    shared_pool(limits).prestart(limits.workers if every else 1)
 
 
 def _run_flow(flow, **params) -> dict:
@@ -268,7 +270,7 @@ def ingest(
 @app.command("import-warc")
 def import_warc(files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False)]):
     """Backfill from WARC files: each archived response is a fetch at its archive date."""
-    _prepare_flow()
+    _prepare_flow(many=True)
     from hubwatch.flows.orchestration import import_warc as warc_flow
 
     _run_flow(warc_flow, paths=[str(f.resolve()) for f in files])

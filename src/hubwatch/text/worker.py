@@ -160,14 +160,17 @@ class ParsePool:
                 self._give_back(worker)
         return answer
 
-    def prestart(self) -> None:
-        """Start one worker now unless the pool has one: its interpreter start and imports
-        (about a second of CPU) then run in parallel with the caller's own start-up
-        instead of delaying the first page. Does nothing on a closed pool."""
+    def prestart(self, count: int = 1) -> None:
+        """Start workers now until the pool has ``count`` (at most ``limits.workers``): their
+        interpreter start and imports (about a second of CPU each) then run in parallel
+        with the caller's own start-up instead of delaying the first pages. Does nothing
+        on a closed pool."""
         with self._lock:
-            if self._closed or self._busy or not self._idle.empty():
+            if self._closed:
                 return
-        self._idle.put(_Worker(self.limits.memory_mb))
+            missing = min(count, self.limits.workers) - len(self._busy) - self._idle.qsize()
+        for _ in range(missing):
+            self._idle.put(_Worker(self.limits.memory_mb))
 
     def _take(self) -> _Worker:
         with self._lock:
