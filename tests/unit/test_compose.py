@@ -33,7 +33,7 @@ def compose_command() -> list[str]:
 
 
 def run_config(env_extra: dict[str, str]) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if "PASSWORD" not in k} | env_extra
+    env = {k: v for k, v in os.environ.items() if "PASSWORD" not in k and "SECRET" not in k} | env_extra
     return subprocess.run([*compose_command(), "-f", str(COMPOSE), "--profile", "serve",
                            "--profile", "workers", "config"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=120)
@@ -41,7 +41,8 @@ def run_config(env_extra: dict[str, str]) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def secrets() -> dict[str, str]:
-    return {"POSTGRES_PASSWORD": f"pg{uuid.uuid4().hex}", "PREFECT_DB_PASSWORD": f"pf{uuid.uuid4().hex}"}
+    return {"POSTGRES_PASSWORD": f"pg{uuid.uuid4().hex}", "PREFECT_DB_PASSWORD": f"pf{uuid.uuid4().hex}",
+            "PREFECT_API_SECRET": f"api{uuid.uuid4().hex}"}
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +92,18 @@ def test_no_secret_in_the_file():
     for line in raw.splitlines():
         if re.search(r"PASSWORD\s*:", line) or re.search(r"://[^:/\s]+:[^@\s]+@", line):
             assert re.search(r"\$\{[A-Z_]+:\?[^}]+\}", line), line
-    done = run_config({"PREFECT_DB_PASSWORD": "x"})
+    done = run_config({"PREFECT_DB_PASSWORD": "x", "PREFECT_API_SECRET": "y"})
     assert done.returncode != 0 and "POSTGRES_PASSWORD" in done.stderr
+    done = run_config({"PREFECT_DB_PASSWORD": "x", "POSTGRES_PASSWORD": "y"})
+    assert done.returncode != 0 and "PREFECT_API_SECRET" in done.stderr
+
+
+def test_the_prefect_api_asks_every_client_for_the_secret(config, secrets):
+    services = config["services"]
+    auth = f"hubwatch:{secrets['PREFECT_API_SECRET']}"
+    assert services["prefect-server"]["environment"]["PREFECT_SERVER_API_AUTH_STRING"] == auth
+    for name in ("migrate", "serve", "deploy", "worker"):
+        assert services[name]["environment"]["PREFECT_API_AUTH_STRING"] == auth, name
 
 
 def test_dockerfile_builds_what_compose_runs():
