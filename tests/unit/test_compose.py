@@ -42,7 +42,7 @@ def run_config(env_extra: dict[str, str]) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def secrets() -> dict[str, str]:
     return {"POSTGRES_PASSWORD": f"pg{uuid.uuid4().hex}", "PREFECT_DB_PASSWORD": f"pf{uuid.uuid4().hex}",
-            "PREFECT_API_SECRET": f"api{uuid.uuid4().hex}"}
+            "PREFECT_API_SECRET": f"api{uuid.uuid4().hex}", "POSTGRES_ADMIN_PASSWORD": f"adm{uuid.uuid4().hex}"}
 
 
 @pytest.fixture(scope="module")
@@ -92,10 +92,29 @@ def test_no_secret_in_the_file():
     for line in raw.splitlines():
         if re.search(r"PASSWORD\s*:", line) or re.search(r"://[^:/\s]+:[^@\s]+@", line):
             assert re.search(r"\$\{[A-Z_]+:\?[^}]+\}", line), line
-    done = run_config({"PREFECT_DB_PASSWORD": "x", "PREFECT_API_SECRET": "y"})
-    assert done.returncode != 0 and "POSTGRES_PASSWORD" in done.stderr
-    done = run_config({"PREFECT_DB_PASSWORD": "x", "POSTGRES_PASSWORD": "y"})
-    assert done.returncode != 0 and "PREFECT_API_SECRET" in done.stderr
+    every = {"PREFECT_DB_PASSWORD": "a", "PREFECT_API_SECRET": "b", "POSTGRES_PASSWORD": "c",
+             "POSTGRES_ADMIN_PASSWORD": "d"}
+    for missing in every:
+        done = run_config({k: v for k, v in every.items() if k != missing})
+        assert done.returncode != 0 and missing in done.stderr, missing
+
+
+def test_hubwatch_logs_in_as_its_own_role_not_the_superuser(config, secrets):
+    db = config["services"]["db"]
+    # The image's superuser is postgres (no POSTGRES_USER), its password the admin one; the
+    # init script makes the hubwatch role with the password the application's URL carries.
+    assert "POSTGRES_USER" not in db["environment"]
+    assert db["environment"]["POSTGRES_PASSWORD"] == secrets["POSTGRES_ADMIN_PASSWORD"]
+    assert db["environment"]["HUBWATCH_DB_PASSWORD"] == secrets["POSTGRES_PASSWORD"]
+    init = [v for v in db["volumes"] if (v["target"] if isinstance(v, dict) else str(v).split(":")[1])
+            == "/docker-entrypoint-initdb.d"]
+    assert len(init) == 1
+    source = init[0]["source"] if isinstance(init[0], dict) else str(init[0]).split(":")[0]
+    assert Path(source).name == "postgres-init" and (REPO / "deploy" / "postgres-init" / "10-hubwatch-roles.sh").exists()
+    for name in ("migrate", "serve", "deploy", "worker"):
+        url = config["services"][name]["environment"]["DATABASE_URL"]
+        assert url.startswith(f"postgresql://hubwatch:{secrets['POSTGRES_PASSWORD']}@db:5432/hubwatch"), name
+    assert "-h 127.0.0.1" in " ".join(db["healthcheck"]["test"])
 
 
 def test_the_prefect_api_asks_every_client_for_the_secret(config, secrets):
