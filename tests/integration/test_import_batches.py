@@ -134,6 +134,29 @@ def test_reimport_writes_nothing_and_bodies_read_back(clean_db, shared_dir, tmp_
     assert bodies == dict(pages)  # byte-identical, whatever the column's compression
 
 
+
+def test_captures_stored_after_the_check_are_duplicates_not_rewritten(clean_db, shared_dir, tmp_path):
+    """A parallel run that stores a capture between import-warc's check of the chunk and
+    the batch's write: the snapshot's unique key refuses it, counted as a duplicate."""
+    from hubwatch.crawl.warc import read_warc
+    from hubwatch.pipeline.ingest import Archived
+
+    pages = _pages(shared_dir, 6)
+    warc = _warc(tmp_path / "raced.warc.gz", pages)
+    engine = create_engine(clean_db)
+    _pipeline(engine).import_warc(warc)  # the "parallel run", done first
+    with engine.connect() as conn:
+        before = tuple(conn.execute(text(COUNTS)).one())
+    late = _pipeline(engine)
+    batch = [Archived(res, late.source_for(res.url), late._extract_safely(res, late.source_for(res.url)))
+             for res in read_warc(warc)]  # parsed as if checked before the other run wrote
+    late.store_archived(batch)
+    with engine.connect() as conn:
+        after = tuple(conn.execute(text(COUNTS)).one())
+    engine.dispose()
+    assert before[:3] == (6, 6, 6) and after == before
+    assert late.counts.duplicates == 6 and late.counts.as_dict()["pages_fetched"] == 0
+
 KILLED_IMPORT = """
 import sys
 from sqlalchemy import create_engine

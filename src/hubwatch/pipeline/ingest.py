@@ -982,8 +982,8 @@ class Pipeline:
         """Store extracted archived fetches in one transaction, as ``store_fetch`` would
         one by one (same rows, outcomes and counts).
 
-        Captures stored before (one query for the batch) are counted as duplicates and
-        not written. If any page fails to store, the transaction rolls back whole and the
+        A capture already stored (a parallel run took it since ``import_warc``'s check of
+        its chunk) is counted as a duplicate by its snapshot insert and not written. If any page fails to store, the transaction rolls back whole and the
         batch is stored page by page, each in its own transaction, so the bad page is
         recorded as ``internal_error`` with its cause and the others are kept. A crash
         loses the open batch only: each of its pages is then stored by the next run.
@@ -991,16 +991,14 @@ class Pipeline:
         """
         if not batch:
             return
-        fresh = self._not_yet_archived(batch)
-        self.counts.add(duplicates=len(batch) - len(fresh))
         try:
-            tally = retry_db(lambda: self._write_batch(fresh), f"storing {len(fresh)} archived pages",
-                             self.settings.crawl.db_retry_seconds) if fresh else RunCounts()
+            tally = retry_db(lambda: self._write_batch(batch), f"storing {len(batch)} archived pages",
+                             self.settings.crawl.db_retry_seconds)
         except DatabaseUnavailable:
             raise
         except Exception:  # noqa: BLE001 - one bad page: each page in a transaction of its own
-            log.info("a page of a batch of %d failed to store; storing them one by one", len(fresh))
-            for item in fresh:
+            log.info("a page of a batch of %d failed to store; storing them one by one", len(batch))
+            for item in batch:
                 self._store_alone(item)
         else:
             self.counts.merge(tally.state())
@@ -1017,14 +1015,6 @@ class Pipeline:
         except Exception:  # even the internal_error snapshot failed: logged, counted
             log.exception("storing archived %s failed", item.fetch.url)
             self.counts.count("store_error")
-
-    def _not_yet_archived(self, batch: list[Archived]) -> list[Archived]:
-        def read():
-            with self.sessions() as session:
-                return store.archived_captures(session, [(a.fetch.url, a.fetch.fetched_at) for a in batch])
-
-        stored = retry_db(read, "looking up archived captures", self.settings.crawl.db_retry_seconds)
-        return [a for a in batch if (a.fetch.url, a.fetch.fetched_at) not in stored]
 
     def _write_batch(self, batch: list[Archived]) -> RunCounts:
         """One transaction storing every page of ``batch``; returns its counts (the run's
