@@ -498,14 +498,23 @@ class EmbeddedPostgres:
         other process holds a lease, unless it was started with ``keep``)."""
         release_lease(self.run_dir)
 
-    def stop(self, timeout: float = 20.0) -> bool:
+    def stop(self, timeout: float = 20.0, *, seen: ServerInfo | None = None) -> bool:
         """Stop whatever server runs on this data folder now (``hubwatch db stop``).
 
-        Returns False if none ran. Sessions of other processes are ended (fast shutdown).
+        ``seen`` is the server as the caller saw it earlier (``running()``), if it did: a
+        server that has begun shutting down since (its supervisor stops it within a second
+        of the last lease going, e.g. the managed Prefect server's) is waited for, up to
+        ``timeout`` seconds, and counts as stopped. Returns False if none ran. Sessions of
+        other processes are ended (fast shutdown).
         """
         info = self.running()
         if info is None:
-            return False
+            if seen is None or not _alive(seen.pid):
+                return seen is not None
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and _alive(seen.pid):
+                time.sleep(0.05)
+            return True
         with FileLock(self.run_dir / "start.lock", timeout):
             (self.run_dir / "keep").unlink(missing_ok=True)
             _signal(info.pid, signal.SIGINT)  # "fast" shutdown: rolls back open transactions

@@ -481,8 +481,12 @@ def db_stop():
     from hubwatch.config.settings import get_settings
     from hubwatch.models.embedded import EmbeddedPostgres
 
+    embedded = EmbeddedPostgres(get_settings().data_dir)
+    # Seen before the Prefect server goes: its lease may be the last one, and then the
+    # supervisor starts stopping PostgreSQL itself, racing the stop below.
+    seen = embedded.running()
     _server_stop()
-    stopped = EmbeddedPostgres(get_settings().data_dir).stop()
+    stopped = embedded.stop(seen=seen)
     out.print("stopped" if stopped else "no embedded server was running")
 
 
