@@ -16,7 +16,10 @@ fold table, and the matcher as it was before ambiguous names were anchored (comm
 ``ANCHOR_COMMIT``'s ``match.py``, read with ``git show``, on today's watch-list: it ignores the
 ``ambiguous`` groups), printed beside today's matcher with the ratio. The targets: today's
 matcher within 10% of that anchor on both inputs, and at least ``DENSE_TARGET`` MB/s on dense
-text (its own line under the dense figure, with today's ratio to it). The anchor imports
+text (its own line under the dense figure, with today's ratio to it). Under it, the floor of a
+pure-Python matcher on the same dense documents (normalise, one automaton scan, boundary
+classes, one ``Mention`` per name found; no rule, no sentence) in µs per document, beside
+today's and the target's budget: what the target leaves for the rules. The anchor imports
 pyahocorasick (a dev dependency); today's matcher searches with ahocorasick_rs.
 """
 
@@ -153,9 +156,10 @@ def _rate(label: str, docs: list[str], nbytes: int, fn, repeat: int, anchor: flo
 
 
 def _side_by_side(label: str, docs: list[str], nbytes: int, matcher: Matcher, anchor, repeat: int,
-                  target: float | None = None) -> None:
+                  target: float | None = None) -> float:
     """Today's ``Matcher.find`` beside the anchor matcher's on the same documents (alternating
-    passes, so both see the same load), with the ratio and the bar it must meet."""
+    passes, so both see the same load), with the ratio and the bar it must meet. Returns
+    today's MB/s."""
     now = then = float("inf")
     for _ in range(repeat):
         now = min(now, _seconds(docs, lambda d: matcher.find("", d), 1))
@@ -171,6 +175,7 @@ def _side_by_side(label: str, docs: list[str], nbytes: int, matcher: Matcher, an
     if target is not None:
         print(f"  {'  target: absolute, mention-dense text':<46} {target:8.1f} MB/s   today x{rate / target:.2f} "
               f"of it ({'met' if rate >= target else 'NOT met'})")
+    return rate
 
 
 def throughput(matcher: Matcher, shared: Path, mb: float, repeat: int = 3) -> None:
@@ -203,8 +208,37 @@ def throughput(matcher: Matcher, shared: Path, mb: float, repeat: int = 3) -> No
     per_doc = sum(len(matcher.find("", d)) for d in dense) / len(dense)
     print(f"\nMatcher.find today beside the matcher of {ANCHOR_COMMIT} (best of {repeat}, alternating):")
     _side_by_side("corpus", docs, nbytes, matcher, anchor, repeat)
-    _side_by_side(f"dense ({per_doc:.0f} mentions/doc, {dense_bytes * times / 1e6:.1f} MB)",
-                  dense * times, dense_bytes * times, matcher, anchor, repeat, DENSE_TARGET)
+    today = _side_by_side(f"dense ({per_doc:.0f} mentions/doc, {dense_bytes * times / 1e6:.1f} MB)",
+                          dense * times, dense_bytes * times, matcher, anchor, repeat, DENSE_TARGET)
+    floor = _seconds(dense * times, lambda d: _floor(matcher, d), repeat)
+    us = 1e6 / (len(dense) * times)  # seconds over all passes' documents -> µs per document
+    budget = dense_bytes / len(dense) / DENSE_TARGET  # µs per dense document at the target
+    print(f"  {'  floor: normalise+search+a Mention per name':<46} {dense_bytes * times / floor / 1e6:8.1f} MB/s"
+          f"   {floor * us:.0f} µs/doc; today {dense_bytes / len(dense) / today:.0f}, the target's budget "
+          f"{budget:.0f}: rules and sentences get {budget - floor * us:.0f} µs/doc of it")
+
+
+def _floor(matcher: Matcher, text: str) -> list:
+    """The least a pure-Python matcher does per document: normalise, one automaton scan,
+    the boundary classes, and one ``Mention`` per name found (surface sliced, offsets through
+    the map back), without any matching rule or sentence. The dense line's distance to this
+    is the cost of the rules."""
+    from hubwatch.mentions.match import _NAME, _new_mention
+    from hubwatch.models.records import Mention
+
+    norm = normalise(text)
+    found = matcher._found(norm)
+    if found is None:
+        return []
+    starts, ends, _, counts = matcher._classify(norm, found)
+    rows = (counts & _NAME).nonzero()[0]
+    out = []
+    for start, end in norm.originals(starts[rows].tolist(), ends[rows].tolist()):
+        mention = _new_mention(Mention)
+        mention.__dict__.update(entity="", alias="", surface=text[start:end], start=start, end=end,
+                                zone="body", sentence="")
+        out.append(mention)
+    return out
 
 
 def _dense_documents(size: int = 4000) -> list[str]:
