@@ -65,7 +65,8 @@ class ServerState:
     ``pid``: the ``prefect server start`` process (leader of its own session);
     ``create_time``: that process's start time (seconds since the epoch, as the kernel
     says), so a recycled pid is never taken for it; ``started_at``: when hubwatch started
-    it (seconds since the epoch); ``auth_string``: ``user:secret`` for HTTP basic auth.
+    it (seconds since the epoch); ``auth_string``: ``user:secret`` for HTTP basic auth;
+    ``dashboard``: whether it serves Prefect's UI (``PREFECT_UI_ENABLED`` at its start).
     """
 
     pid: int
@@ -73,6 +74,7 @@ class ServerState:
     create_time: float
     started_at: float
     auth_string: str
+    dashboard: bool = False
 
     @property
     def api_url(self) -> str:
@@ -81,8 +83,14 @@ class ServerState:
 
     def client_env(self) -> dict[str, str]:
         """``PREFECT_API_URL`` and ``PREFECT_API_AUTH_STRING`` for a client of this server
-        (holds the secret: pass it on, never print it)."""
-        return {"PREFECT_API_URL": self.api_url, "PREFECT_API_AUTH_STRING": self.auth_string}
+        (holds the secret: pass it on, never print it). Without a dashboard, also an empty
+        ``PREFECT_UI_URL`` (unless the environment sets one): else Prefect derives the UI's
+        address from the API's and logs a "View at" link for each flow run that leads
+        nowhere."""
+        env = {"PREFECT_API_URL": self.api_url, "PREFECT_API_AUTH_STRING": self.auth_string}
+        if not self.dashboard and "PREFECT_UI_URL" not in os.environ:
+            env["PREFECT_UI_URL"] = ""
+        return env
 
     def __repr__(self) -> str:  # never the secret
         return f"ServerState(pid={self.pid}, port={self.port})"
@@ -186,11 +194,12 @@ class ManagedServer:
             from hubwatch.models.embedded import open_lease
 
             lease = open_lease(self.lease_dir)
+        env = self._server_env(auth)
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
                  "--port", str(port)],
-                env=self._server_env(auth), cwd=self.folder, stdin=subprocess.DEVNULL,
+                env=env, cwd=self.folder, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True, umask=0o077,
                 pass_fds=() if lease is None else (lease,))
         finally:
@@ -198,7 +207,8 @@ class ManagedServer:
             if lease is not None:
                 os.close(lease)  # the server's copy holds the lease now
         state = ServerState(pid=proc.pid, port=port, create_time=_create_time(proc.pid) or 0.0,
-                            started_at=time.time(), auth_string=auth)
+                            started_at=time.time(), auth_string=auth,
+                            dashboard=_truthy(env["PREFECT_UI_ENABLED"]))
         _write_private(self.state_file, json.dumps(asdict(state)))
         return state
 
@@ -221,6 +231,11 @@ class ManagedServer:
 
 
 # -- the client side ---------------------------------------------------------------------
+
+def _truthy(value: str) -> bool:
+    """A boolean setting as Prefect's settings (pydantic) read it from the environment."""
+    return value.strip().lower() in ("1", "true", "t", "yes", "y", "on")
+
 
 def connect_client(*, wait: bool = True) -> tuple[ManagedServer, ServerState] | None:
     """Point this process's Prefect client (and its child processes) at the managed

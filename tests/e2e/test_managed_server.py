@@ -119,6 +119,7 @@ def test_flow_commands_start_then_reuse_it_and_db_stop_stops_both(managed_env):
         url = f"http://{site.host}/plan.html"
         first = run(managed_env, "ingest", "-u", url)
         assert first.returncode == 0, first.stdout + first.stderr
+        assert "View at" not in first.stdout + first.stderr  # no dashboard: no link to one
         recorded = state(managed_env)
         assert recorded is not None and alive(recorded["pid"]), "the first flow command started no server"
         later = run(managed_env, "ingest", "-u", url)

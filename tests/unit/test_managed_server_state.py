@@ -35,7 +35,8 @@ def test_a_record_counts_only_for_its_own_process(tmp_path):
     assert server.recorded() is None
 
 
-def test_state_file_is_private_and_holds_no_secret_in_repr(tmp_path):
+def test_state_file_is_private_and_holds_no_secret_in_repr(tmp_path, monkeypatch):
+    monkeypatch.delenv("PREFECT_UI_URL", raising=False)
     server = ManagedServer(tmp_path)
     me = psutil.Process()
     record(server, me.pid, me.create_time())
@@ -43,7 +44,7 @@ def test_state_file_is_private_and_holds_no_secret_in_repr(tmp_path):
     state = server.recorded()
     assert "hubwatch:x" not in repr(state)
     assert state.client_env() == {"PREFECT_API_URL": "http://127.0.0.1:9/api",
-                                  "PREFECT_API_AUTH_STRING": "hubwatch:x"}
+                                  "PREFECT_API_AUTH_STRING": "hubwatch:x", "PREFECT_UI_URL": ""}
     assert server.running() is None  # nothing answers on port 9
 
 
@@ -52,3 +53,26 @@ def test_stop_without_a_server_removes_a_stale_record(tmp_path):
     record(server, 2 ** 22 + 1, 0.0)  # above the default pid_max: no such process
     assert server.stop() is False
     assert not server.state_file.exists()
+
+
+def test_a_client_links_to_a_dashboard_only_where_the_server_serves_one(monkeypatch):
+    """An empty PREFECT_UI_URL stops Prefect's "View at <url>" line for each flow run when
+    the server has no dashboard (a link that leads nowhere); a server with one, or a UI
+    address the user set, keeps the link."""
+    monkeypatch.delenv("PREFECT_UI_URL", raising=False)
+    bare = ServerState(1, 9, 0.0, 0.0, "hubwatch:x")
+    assert bare.client_env()["PREFECT_UI_URL"] == ""
+    with_ui = ServerState(1, 9, 0.0, 0.0, "hubwatch:x", dashboard=True)
+    assert "PREFECT_UI_URL" not in with_ui.client_env()
+    monkeypatch.setenv("PREFECT_UI_URL", "https://prefect.example.org")
+    assert "PREFECT_UI_URL" not in bare.client_env()
+    # Prefect itself makes no flow-run link from that environment (its url_for).
+    probe = ("import uuid; from prefect.utilities.urls import url_for; "
+             "print(url_for('flow-run', obj_id=uuid.uuid4()))")
+    monkeypatch.delenv("PREFECT_UI_URL")
+    env = {**os.environ, **bare.client_env()}
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "None"
+    env = {**os.environ, **with_ui.client_env()}
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().startswith("http://127.0.0.1:9/runs/flow-run/")
