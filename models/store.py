@@ -412,15 +412,6 @@ def due_documents(session: Session, source_id: int, due_before: dt.datetime,
     return [DueDocument(r.id, r.canonical_url, r.next_check_at) for r in rows]
 
 
-def count_due(session: Session, due_before: dt.datetime) -> tuple[int, int]:
-    """``(due, tracked)``: documents not gone whose next check is before ``due_before``
-    (or never set), and all documents not gone."""
-    row = session.execute(text(
-        "SELECT count(*) FILTER (WHERE next_check_at IS NULL OR next_check_at < :t) AS due, "
-        "count(*) AS tracked FROM document WHERE gone_at IS NULL"), {"t": due_before}).one()
-    return row.due, row.tracked
-
-
 # -- snapshots -----------------------------------------------------------------------
 
 def record_snapshot(session: Session, **values) -> int | None:
