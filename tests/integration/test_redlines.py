@@ -28,13 +28,6 @@ def two_days(shared_dir, clean_db):
     engine.dispose()
 
 
-# Pages whose stored text also differs outside the edit because the extractor draws the
-# article's block differently on the two days (on main since the extraction rework: day 2
-# of this page keeps its font-size and back-to-top controls). The redline reports what
-# the stored texts say; this list is for the extractor to empty.
-EXTRACTION_DRIFT = {"http://travel.china.com.cn/txt/2024-05/20/content_117199185.shtml"}
-
-
 def test_version_diffs_and_diff_command_on_the_warc_days(two_days):
     engine, expected = two_days
     with engine.connect() as conn:
@@ -45,13 +38,7 @@ def test_version_diffs_and_diff_command_on_the_warc_days(two_days):
             "SELECT version_id, entity, added, removed FROM mention_changes")).all()
     edited = {e["url"]: e["added"] for e in expected["edited_text"]}
     assert sorted(r.url for r in rows) == sorted(edited)  # every edited page, nothing else
-    drifted = []
-    for row in rows:
-        if (row.sentences_added, row.sentences_removed) != ([edited[row.url]], []) \
-                and row.url in EXTRACTION_DRIFT:
-            assert edited[row.url] in row.sentences_added  # the edit itself is there
-            drifted.append(row.url)
-            continue
+    for row in rows:  # the edit and nothing else: extraction is stable outside it
         assert (row.sentences_added, row.sentences_removed) == ([edited[row.url]], [])
     for row in rows:
         result = runner.invoke(app, ["diff", row.url, "--format", "json"])
@@ -63,8 +50,6 @@ def test_version_diffs_and_diff_command_on_the_warc_days(two_days):
         assert {(m["entity"], m["added"], m["removed"]) for m in shown["mentions"]} == {
             (c.entity, c.added, c.removed) for c in changes if c.version_id == row.version_id}
         assert any(m["added"] for m in shown["mentions"])
-    if drifted:
-        pytest.xfail(f"extraction differs between the WARC days outside the edit: {drifted}")
 
 
 def test_diff_text_when_piped_and_html(two_days):

@@ -603,7 +603,7 @@ class Pipeline:
 
     def _version(self, res: FetchResult, page: Page, canonical: str, pages: int = 1) -> store.VersionInput:
         """The version row; a text stitched from ``pages`` pages says so in its
-        ``extractor_version`` (``1.3.0+pages3``): its raw body is the first page's only."""
+        ``extractor_version`` (``1.3.1+pages3``): its raw body is the first page's only."""
         return store.VersionInput(
             captured_at=res.fetched_at, final_url=res.final_url, canonical_url=canonical,
             content_type=res.headers.get("content-type"), raw_body=res.body,

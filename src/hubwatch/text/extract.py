@@ -31,7 +31,7 @@ from hubwatch.text.pager import pager_links
 from hubwatch.text.policy import PolicyRecord, drop_elements, gov_meta_time, read_policy
 
 #: Bump whenever the output for the same bytes can change (stored per version).
-EXTRACTOR_VERSION = "1.3.0"
+EXTRACTOR_VERSION = "1.3.1"
 #: Largest body parsed (bytes, after Content-Encoding).
 MAX_BYTES = 20 * 1024 * 1024
 #: Element nesting refused from this depth on: libxml2 stops parsing silently at 2048

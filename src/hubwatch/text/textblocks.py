@@ -368,7 +368,7 @@ def _best_range(w: Walk, headline: int | None = None) -> tuple[int, int]:
     prefix = _prefix_sums([b.value for b in w.blocks])
     best, (start, end) = float("-inf"), (0, len(w.blocks))
     candidates = [(f, l) for f, l, negs in w.ranges if not w.negative(negs)]
-    if headline is not None:
+    if headline is not None and candidates:
         # The article under the page's own headline: the element holding the <h1>, or one
         # starting just after it, when it carries prose (pages that scroll into more articles).
         # One article has one <h1>: an element holding another one holds another article.
@@ -376,7 +376,17 @@ def _best_range(w: Walk, headline: int | None = None) -> tuple[int, int]:
                             for b in w.blocks])
         under = [(f, l) for f, l in candidates if (f <= headline < l or headline < f <= headline + HEADLINE_REACH)
                  and prefix[l] - prefix[f] >= HEADLINE_MIN_VALUE and h1s[l] == h1s[f]]
-        candidates = under or candidates
+        # The page's best element is the article under the headline when it is the first
+        # prose after it, inside the headline's element: that element then adds only
+        # furniture around it. Without this, a wrapper of the whole page became "the article"
+        # as soon as the page's total value passed HEADLINE_MIN_VALUE (one sentence more).
+        # With prose in between (a page scrolling into further articles, the best one of
+        # which is not this page's), the headline's element stays the choice.
+        if under:
+            best_under, best_any = _highest(under, prefix), _highest(candidates, prefix)
+            first_prose = best_under[0] <= best_any[0] and best_any[1] <= best_under[1] and not any(
+                b.punctuated and b.value > 0 for b in w.blocks[headline + 1:best_any[0]])
+            candidates = candidates if first_prose else [best_under]
     for first, last in candidates:
         if prefix[last] - prefix[first] > best:
             best, (start, end) = prefix[last] - prefix[first], (first, last)
@@ -386,6 +396,11 @@ def _best_range(w: Walk, headline: int | None = None) -> tuple[int, int]:
     left = max(range(low, start + 1), key=lambda i: (wide[start] - wide[i], i))
     right = max(range(end, high + 1), key=lambda j: (wide[j] - wide[end], -j))
     return left, right
+
+
+def _highest(ranges: list[tuple[int, int]], prefix: list[float]) -> tuple[int, int]:
+    """The first of ``ranges`` whose blocks sum highest (``prefix``: their prefix sums)."""
+    return max(ranges, key=lambda r: prefix[r[1]] - prefix[r[0]])  # max keeps the first of equals
 
 
 def _ancestor_bounds(w: Walk, start: int, end: int, levels: int) -> tuple[int, int]:
