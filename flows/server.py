@@ -66,7 +66,7 @@ class ServerState:
     ``create_time``: that process's start time (seconds since the epoch, as the kernel
     says), so a recycled pid is never taken for it; ``started_at``: when hubwatch started
     it (seconds since the epoch); ``auth_string``: ``user:secret`` for HTTP basic auth;
-    ``dashboard``: whether it serves Prefect's UI (``PREFECT_UI_ENABLED`` at its start).
+    ``dashboard``: whether it serves Prefect's UI (``_dashboard`` of its environment).
     """
 
     pid: int
@@ -84,11 +84,12 @@ class ServerState:
     def client_env(self) -> dict[str, str]:
         """``PREFECT_API_URL`` and ``PREFECT_API_AUTH_STRING`` for a client of this server
         (holds the secret: pass it on, never print it). Without a dashboard, also an empty
-        ``PREFECT_UI_URL`` (unless the environment sets one): else Prefect derives the UI's
+        ``PREFECT_UI_URL`` (unless the environment or the Prefect profile sets one): else
+        Prefect derives the UI's
         address from the API's and logs a "View at" link for each flow run that leads
         nowhere."""
         env = {"PREFECT_API_URL": self.api_url, "PREFECT_API_AUTH_STRING": self.auth_string}
-        if not self.dashboard and "PREFECT_UI_URL" not in os.environ:
+        if not self.dashboard and "PREFECT_UI_URL" not in os.environ and not _profile_setting("PREFECT_UI_URL"):
             env["PREFECT_UI_URL"] = ""
         return env
 
@@ -208,7 +209,7 @@ class ManagedServer:
                 os.close(lease)  # the server's copy holds the lease now
         state = ServerState(pid=proc.pid, port=port, create_time=_create_time(proc.pid) or 0.0,
                             started_at=time.time(), auth_string=auth,
-                            dashboard=_truthy(env["PREFECT_UI_ENABLED"]))
+                            dashboard=_dashboard(env))
         _write_private(self.state_file, json.dumps(asdict(state)))
         return state
 
@@ -232,8 +233,11 @@ class ManagedServer:
 
 # -- the client side ---------------------------------------------------------------------
 
-def _truthy(value: str) -> bool:
-    """A boolean setting as Prefect's settings (pydantic) read it from the environment."""
+def _dashboard(env: dict[str, str]) -> bool:
+    """Whether a server started with ``env`` serves Prefect's UI: ``PREFECT_SERVER_UI_ENABLED``
+    if set (it takes precedence in Prefect 3.9), else ``PREFECT_UI_ENABLED``, read as
+    Prefect's settings (pydantic) read a boolean."""
+    value = env.get("PREFECT_SERVER_UI_ENABLED", env.get("PREFECT_UI_ENABLED", "false"))
     return value.strip().lower() in ("1", "true", "t", "yes", "y", "on")
 
 
@@ -306,6 +310,11 @@ def api_url_configured() -> bool:
 def _profile_api_url() -> str | None:
     """``PREFECT_API_URL`` of the active profile in Prefect's profiles file, read without
     importing Prefect (``PREFECT_PROFILES_PATH``, else ``PREFECT_HOME/profiles.toml``)."""
+    return _profile_setting("PREFECT_API_URL")
+
+
+def _profile_setting(name: str) -> str | None:
+    """Setting ``name`` of the active Prefect profile (see ``_profile_api_url``), or None."""
     import tomllib
 
     home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
@@ -314,9 +323,9 @@ def _profile_api_url() -> str | None:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    name = os.environ.get("PREFECT_PROFILE") or data.get("active") or "ephemeral"
-    profile = (data.get("profiles") or {}).get(name) or {}
-    return profile.get("PREFECT_API_URL") or None
+    active = os.environ.get("PREFECT_PROFILE") or data.get("active") or "ephemeral"
+    profile = (data.get("profiles") or {}).get(active) or {}
+    return profile.get(name) or None
 
 
 # -- processes and files -------------------------------------------------------------------

@@ -508,17 +508,20 @@ class EmbeddedPostgres:
         ``seen`` is the server as the caller saw it earlier (``running()``), if it did: a
         server that has begun shutting down since (its supervisor stops it within a second
         of the last lease going, e.g. the managed Prefect server's) is waited for, up to
-        ``timeout`` seconds, and counts as stopped. Returns False if none ran. Sessions of
-        other processes are ended (fast shutdown).
+        ``timeout`` seconds, and counts as stopped once it has exited. Returns False if none
+        ran, or if ``seen`` still runs after the wait. Sessions of other processes are ended
+        (fast shutdown).
         """
         info = self.running()
         if info is None:
-            if seen is None or not _alive(seen.pid):
-                return seen is not None
+            if seen is None:
+                return False
+            # Not signalled here: its supervisor is stopping it, and a pid seen earlier is
+            # not proof enough of whose process it is now.
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and _alive(seen.pid):
                 time.sleep(0.05)
-            return True
+            return not _alive(seen.pid)
         with FileLock(self.run_dir / "start.lock", timeout):
             (self.run_dir / "keep").unlink(missing_ok=True)
             _signal(info.pid, signal.SIGINT)  # "fast" shutdown: rolls back open transactions

@@ -48,3 +48,14 @@ def test_a_server_seen_and_gone_already_counts_as_stopped(tmp_path):
 
 def test_no_server_seen_and_none_running_is_not_stopped(tmp_path):
     assert EmbeddedPostgres(tmp_path).stop(timeout=1) is False
+
+
+def test_a_server_seen_that_outlives_the_wait_is_not_reported_stopped(tmp_path):
+    proc = _stand_in()
+    seen = ServerInfo(pid=proc.pid, port=1, secrets_dir=str(tmp_path / "secrets"))
+    try:
+        assert EmbeddedPostgres(tmp_path).stop(timeout=0.3, seen=seen) is False
+        assert proc.poll() is None  # and left alone: not this command's to signal
+    finally:
+        proc.terminate()
+        proc.wait()

@@ -32,14 +32,14 @@ FURNITURE = ["2026-05-20 09:37", "来源：新华网", "分享到：", "微信",
              "打印", "收藏", "纠错"]
 
 
-def _page(first_paragraph: str) -> str:
-    controls = "".join(f'<div class="c{i}">{label}</div>' for i, label in enumerate(FURNITURE))
+def _page(first_paragraph: str, furniture: list[str] = FURNITURE, above: str = "") -> str:
+    controls = "".join(f'<div class="c{i}">{label}</div>' for i, label in enumerate(furniture))
     paragraphs = "".join(f"<p>{p}</p>" for p in [first_paragraph, *ARTICLE[1:]])
     footer = "".join("<p>" + "|".join(f"<a href='/{i}.html'>{item}</a>" for i, item in enumerate(line.split("|")))
                      + "</p>" for line in ["关于我们|联系我们|网站地图|版权声明|广告服务",
                                            "京ICP备00000000号|京公网安备00000000000号"])
     return (f"<html><head><title>{TITLE}_示例网</title></head><body><div class='page'>"
-            f"<div class='crumb-line'>首页 &gt; 要闻 &gt; 正文</div><h1>{TITLE}</h1>{controls}"
+            f"<div class='crumb-line'>首页 &gt; 要闻 &gt; 正文</div>{above}<h1>{TITLE}</h1>{controls}"
             f"<div class='article'>{paragraphs}</div>"
             f"<div class='links'>{footer}</div><div class='gotop'><a href='#'>返回顶部</a></div>"
             f"</div></body></html>")
@@ -58,6 +58,37 @@ def test_a_page_wrapper_is_never_the_article_however_much_prose_the_page_holds(f
     page = parse_page(html.encode(), url="https://news.example.cn/2026/0520/a.html",
                       content_type="text/html; charset=utf-8", fetched_at=FETCHED)
     assert page.text.split("\n\n") == [first, *ARTICLE[1:]]
+
+
+@pytest.mark.parametrize("first", [ARTICLE[0], ARTICLE[0] + EXTRA], ids=["as published", "one sentence more"])
+def test_a_byline_between_headline_and_article_changes_nothing(first):
+    """A byline punctuated with 、 counts as punctuated text; it is no article of its own."""
+    furniture = [*FURNITURE[:2], "作者：张三、李四", *FURNITURE[2:]]
+    page = parse_page(_page(first, furniture).encode(), url="https://news.example.cn/2026/0520/a.html",
+                      content_type="text/html; charset=utf-8", fetched_at=FETCHED)
+    assert page.text.split("\n\n") == [first, *ARTICLE[1:]]
+
+
+def test_prose_above_the_headline_never_displaces_the_article_under_it():
+    """A notice set above the <h1> and worth more than the article is not the article
+    under the headline (the page's best element must not end before the headline): the
+    article under it stays in the text."""
+    notice = "".join(f"<p>{sentence}</p>" for sentence in [
+        "网站公告：为提升服务质量，本网站将于本周六凌晨零时至六时进行系统升级维护，届时部分栏目可能无法正常访问，由此带来的不便敬请谅解。",
+        "升级期间，用户的注册信息和收藏内容不受影响，移动客户端和微信公众号仍可正常浏览新闻，如有疑问请拨打客服电话咨询。",
+        "感谢广大读者长期以来的关注与支持，我们将继续努力，为大家提供更加权威、及时、全面的新闻资讯服务和更好的阅读体验。"])
+    short = ARTICLE[:3]
+    html = _page(short[0], above=f"<div class='notice'>{notice}</div>").replace(
+        f"<p>{ARTICLE[3]}</p>", "")
+    walked = textblocks.walk(lxml_html.fromstring(html))
+    walked.settle(TITLE)
+    values = {(f, l): sum(b.value for b in walked.blocks[f:l]) for f, l, _ in walked.ranges}
+    whole = max(values, key=lambda r: r[1] - r[0])
+    # the case it is: the notice is the page's best element, the wrapper qualifies
+    assert max(values.values()) == values[(1, 4)] > values[whole] >= textblocks.HEADLINE_MIN_VALUE
+    page = parse_page(html.encode(), url="https://news.example.cn/2026/0520/c.html",
+                      content_type="text/html; charset=utf-8", fetched_at=FETCHED)
+    assert all(p in page.text for p in short)
 
 
 def test_the_two_pages_sit_either_side_of_the_headline_threshold():

@@ -76,3 +76,23 @@ def test_a_client_links_to_a_dashboard_only_where_the_server_serves_one(monkeypa
     env = {**os.environ, **with_ui.client_env()}
     out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip().startswith("http://127.0.0.1:9/runs/flow-run/")
+
+
+def test_the_dashboard_flag_reads_prefects_own_precedence():
+    """PREFECT_SERVER_UI_ENABLED wins over PREFECT_UI_ENABLED (Prefect 3.9), booleans as
+    pydantic reads them."""
+    from hubwatch.flows.server import _dashboard
+
+    assert _dashboard({"PREFECT_UI_ENABLED": "false"}) is False
+    assert _dashboard({"PREFECT_UI_ENABLED": "True"}) is True
+    assert _dashboard({"PREFECT_UI_ENABLED": "false", "PREFECT_SERVER_UI_ENABLED": "1"}) is True
+    assert _dashboard({"PREFECT_UI_ENABLED": "yes", "PREFECT_SERVER_UI_ENABLED": "off"}) is False
+
+
+def test_a_ui_address_in_the_prefect_profile_is_kept(tmp_path, monkeypatch):
+    monkeypatch.delenv("PREFECT_UI_URL", raising=False)
+    monkeypatch.delenv("PREFECT_PROFILE", raising=False)
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_text('active = "mine"\n[profiles.mine]\nPREFECT_UI_URL = "https://ui.example.org"\n')
+    monkeypatch.setenv("PREFECT_PROFILES_PATH", str(profiles))
+    assert "PREFECT_UI_URL" not in ServerState(1, 9, 0.0, 0.0, "hubwatch:x").client_env()

@@ -486,8 +486,12 @@ def db_stop():
     # supervisor starts stopping PostgreSQL itself, racing the stop below.
     seen = embedded.running()
     _server_stop()
-    stopped = embedded.stop(seen=seen)
-    out.print("stopped" if stopped else "no embedded server was running")
+    if embedded.stop(seen=seen):
+        out.print("stopped")
+    elif seen is not None:
+        _fail(f"embedded PostgreSQL (pid {seen.pid}) is still shutting down; see {embedded.log_file}", code=1)
+    else:
+        out.print("no embedded server was running")
 
 
 @db_app.command("status")

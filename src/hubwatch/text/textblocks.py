@@ -380,12 +380,15 @@ def _best_range(w: Walk, headline: int | None = None) -> tuple[int, int]:
         # prose after it, inside the headline's element: that element then adds only
         # furniture around it. Without this, a wrapper of the whole page became "the article"
         # as soon as the page's total value passed HEADLINE_MIN_VALUE (one sentence more).
-        # With prose in between (a page scrolling into further articles, the best one of
-        # which is not this page's), the headline's element stays the choice.
+        # With prose in between worth an article of its own (a page scrolling into further
+        # stories, the best of which is not this page's), or with the best element above
+        # the headline, the headline's element stays the choice. A byline or a one-line lead
+        # in between is not such prose (widening brings a lead back).
         if under:
             best_under, best_any = _highest(under, prefix), _highest(candidates, prefix)
-            first_prose = best_under[0] <= best_any[0] and best_any[1] <= best_under[1] and not any(
-                b.punctuated and b.value > 0 for b in w.blocks[headline + 1:best_any[0]])
+            between = sum(b.value for b in w.blocks[headline + 1:best_any[0]] if b.punctuated and b.value > 0)
+            first_prose = (best_under[0] <= best_any[0] and best_any[1] <= best_under[1]
+                           and best_any[1] > headline and between < HEADLINE_MIN_VALUE)
             candidates = candidates if first_prose else [best_under]
     for first, last in candidates:
         if prefix[last] - prefix[first] > best:
