@@ -59,9 +59,13 @@ _CJK = "\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
 _CJK_BREAK = re.compile(rf"(?<=[{_CJK}])[ \t\r\f]*\n\s*(?=[{_CJK}])")
 # Short furniture lines that sit inside article containers: editor, source, share, print.
 _META_LINE = re.compile(r"^[（(【\[]?\s*(?:记者[\s：:]|责任编辑|编辑|作者|责编|来源|稿源|发布于|发布时间|发布日期|时间|字号|分享到|分享|打印|关闭窗口|"
-                        r"纠错|扫一扫|返回\S{0,6}首页|本文来源|原文链接|标签|关键词|出所|出典|発表時間|tags?\b|share\b|print\b)", re.IGNORECASE)
+                        r"纠错|扫一扫|返回\S{0,6}首页|本文来源|原文链接|标签|关键词|出所|出典|発表時間|tags?\b|share\b|print\b|"
+                        # the page's own controls: font size, back to top
+                        r"(?:调整)?字体(?:[：:]|大小|$)|(?:返回|回到)顶部|back to top\b)", re.IGNORECASE)
 _BYLINE = re.compile(r"^(?:Written |Reported |Posted )?[Bb]y\s+[A-Z][\w.'-]+(?:\s+[A-Z][\w.'-]+)*(?:,|\s+and\s|$)")
 _DATELINE = re.compile(r"^[\s\d:：/.年月日-]{6,}\S{0,12}$")
+# A date line that goes on with the source or author ("2020-10-04 20:30 来源: 长江网").
+_DATED_META = re.compile(r"^[\s\d:：/.年月日-]{6,}\s*(?:来源|稿源|作者|编辑|责任编辑|发布者|发布机构|记者)\s*[：:]")
 # An English date/time line ("Updated 5:27 am CST, Wednesday, November 20, 2019"): nothing
 # but these words, numbers and punctuation, with at least one number.
 _DATE_WORDS = re.compile(r"\b(?:updated|published|posted|last|modified|on|at|am|pm|a\.m|p\.m|[ecmp][sd]t|gmt|utc|bst|cet|"
@@ -427,7 +431,8 @@ def _keep(block: Block, title: str) -> bool:
     if block.negative or block.text == title or block.heading == "h1":
         return False  # h1 is the headline (stored as the title), whatever its wording
     size = len(block.text)
-    if size <= 40 and (_META_LINE.search(block.text) or _DATELINE.search(block.text) or _BYLINE.search(block.text)):
+    if size <= 40 and (_META_LINE.search(block.text) or _DATELINE.search(block.text) or _BYLINE.search(block.text)
+                       or _DATED_META.search(block.text)):
         return False
     if size <= 250 and _APPEAL.search(block.text):
         return False
