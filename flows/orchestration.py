@@ -169,6 +169,10 @@ def import_warc_task(run_id: int, path: str) -> dict:
     return pipeline.counts.state()
 
 
+#: What a dry run names as the "endpoint" of a URL given on the command line (``-u``).
+GIVEN_URL = "given (-u)"
+
+
 def _crawl(flow_name: str, sources: list[str] | None, urls: list[str] | None,
            max_pages: int | None, since: dt.date | None, dry_run: bool,
            recheck: bool = False) -> dict:
@@ -185,8 +189,9 @@ def _crawl(flow_name: str, sources: list[str] | None, urls: list[str] | None,
                                                         since, dry_run, recheck))
         counts = _gather(handle, futures)
         if dry_run:  # what a real run would fetch, and which endpoint listed each
-            counts["candidates"] = [c for fut in futures
-                                    for c in (_value(fut) or {}).get("candidates", [])]
+            given = [{"source": None, "url": u, "found_by": GIVEN_URL} for u in dict.fromkeys(urls or [])]
+            counts["candidates"] = given + [c for fut in futures
+                                            for c in (_value(fut) or {}).get("candidates", [])]
     _artifact(flow_name, counts)
     _alert_artifacts(handle)
     if flow_name == "nightly":

@@ -34,6 +34,9 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+_announced: list[bool] = []  # non-empty once this process has said which server it uses
+
+
 def _embedded_server() -> EmbeddedPostgres:
     global _embedded
     if _embedded is None:
@@ -60,8 +63,11 @@ def database_url(*, start_embedded: bool = True) -> str:
         server = _embedded_server()
         if not start_embedded and server.running() is None:
             raise RuntimeError("no embedded server is running")
-        log.info("embedded PostgreSQL in %s", settings.data_dir)
-        return server.acquire().url()
+        url = server.acquire().url()
+        if not _announced:  # once per process: every engine and batch asks
+            log.info("embedded PostgreSQL in %s", settings.data_dir)
+            _announced.append(True)
+        return url
 
 
 class AnalystConfigError(RuntimeError):

@@ -238,6 +238,28 @@ def test_ingest_dry_run_lists_candidates_with_their_endpoint(runner, clean_db, t
     assert len(listed) == len(urls) == 5
 
 
+@pytest.mark.db
+@pytest.mark.usefixtures("prefect_harness")
+def test_ingest_dry_run_lists_given_urls_unfetched(runner, clean_db, tmp_path, monkeypatch):
+    """``-u URL --dry-run``: each given URL once, named as given, and no request for it."""
+    from support.sitegen import SiteServer, write_sources
+
+    monkeypatch.setenv("HUBWATCH_SOURCES_FILE", str(tmp_path / "sources.yaml"))
+    monkeypatch.setenv("HUBWATCH_HOST_DELAY_SECONDS", "0")
+    get_settings.cache_clear()
+    try:
+        with SiteServer(pages=3, feed_items=3) as site:
+            write_sources(tmp_path / "sources.yaml", site, discovery=("feed",))
+            first, second = site.article_urls()[:2]
+            result = runner.invoke(app, ["ingest", "-u", first, "-u", second, "-u", first, "--dry-run"])
+            assert not [r for r in site.requests if r.path in {a.path for a in site.articles}]
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    listed = [line for line in result.stdout.splitlines() if "\t" in line]
+    assert listed == [f"{first}\tgiven (-u)", f"{second}\tgiven (-u)"]
+
+
 # -- commands without a flow never import Prefect ------------------------------------------
 
 _PROBE = """

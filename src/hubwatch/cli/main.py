@@ -217,11 +217,14 @@ def _run_flow(flow, **params) -> dict:
 
 
 class _CountColumn(ProgressColumn):
-    """``done/total`` once the total is known, else ``done`` alone (never ``0/?``)."""
+    """``done/total`` once the total is known, else ``done`` alone (never ``0/?``); ``none
+    due`` when discovery found nothing to fetch (not a bare ``0/0``)."""
 
     def render(self, task) -> Text:
         done = int(task.completed)
-        return Text(f"{done}/{int(task.total)}" if task.total is not None else str(done))
+        if task.total is None:
+            return Text(str(done))
+        return Text("none due" if task.total == 0 and done == 0 else f"{done}/{int(task.total)}")
 
 
 def _summary_table(name: str, counts: dict) -> None:
@@ -502,13 +505,14 @@ def db_status():
 
     settings = get_settings()
     if settings.database_url is not None:
-        out.print(f"DATABASE_URL: {settings.safe_database_url()}")
+        out.print(f"DATABASE_URL: {settings.safe_database_url()}", soft_wrap=True)
         out.print("HUBWATCH_ANALYST_DATABASE_URL: "
-                  + (settings.safe_analyst_database_url() or "not set (analyst commands refuse)"))
+                  + (settings.safe_analyst_database_url() or "not set (analyst commands refuse)"),
+                  soft_wrap=True)
         return
     info = EmbeddedPostgres(settings.data_dir).running()
     out.print(f"embedded PostgreSQL in {settings.data_dir}: "
-              + (f"running, pid {info.pid}, port {info.port}" if info else "not running"))
+              + (f"running, pid {info.pid}, port {info.port}" if info else "not running"), soft_wrap=True)
 
 
 @db_app.command("upgrade")

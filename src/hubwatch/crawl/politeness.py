@@ -151,6 +151,6 @@ def host_gate_for(sources: Iterable, default_delay: float, engine: Engine | None
 
         engine = get_engine()
     delays = source_delays(sources)
-    log.info("cross-process politeness on for %d hosts (default delay %.2f s)", len(delays),
+    log.debug("cross-process politeness on for %d hosts (default delay %.2f s)", len(delays),
              default_delay)
     return HostGate(engine, delays, default_delay)
