@@ -193,7 +193,15 @@ def test_every_view_has_a_documented_export_order():
 
 @pytest.mark.db
 def test_status_fits_80_columns(runner, committed):
-    result = runner.invoke(app, ["status"], env={"COLUMNS": "80"})
+    from hubwatch.models.db import get_engine
+
+    with get_engine().begin() as conn:  # one inactive source: marked, and the table still fits
+        conn.execute(text("UPDATE source SET active = false WHERE slug = 'en-policy'"))
+    try:
+        result = runner.invoke(app, ["status"], env={"COLUMNS": "80"})
+    finally:
+        with get_engine().begin() as conn:
+            conn.execute(text("UPDATE source SET active = true WHERE slug = 'en-policy'"))
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80
@@ -204,8 +212,9 @@ def test_status_fits_80_columns(runner, committed):
             " 99  nightly  2026-11-08 01:00  3.0  completed       12    3       1",
             "                                 failed                        no    no",
             "source         last ok (UTC)       runs  pages  new  failed  date  text",
-            "en-policy      never                  2      1    0       1     0     0",
-            "failed runs: latest runs in a row with no success; others: latest run"):
+            "en-policy*     never                  2      1    0       1     0     0",
+            "failed runs: latest runs in a row with no success; others: latest run",
+            "*: inactive source (active: false), not crawled by the nightly run"):
         assert expected in shown
 
 

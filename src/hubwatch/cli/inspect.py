@@ -191,7 +191,8 @@ def status_tables(limit: int = 10, width: int = 80) -> list:
     for col in ("source", "last ok (UTC)", "failed\nruns", "pages", "new", "failed",
                 "no\ndate", "no\ntext"):
         health.add_column(col, no_wrap=True, justify="left" if col[0] in "sl" else "right")
-    health.caption = "failed runs: latest runs in a row with no success; others: latest run"
+    health.caption = ("failed runs: latest runs in a row with no success; others: latest run\n"
+                      "*: inactive source (active: false), not crawled by the nightly run")
     causes: list[str] = []
     with get_engine().connect() as conn:
         for r in conn.execute(text(
@@ -204,7 +205,8 @@ def status_tables(limit: int = 10, width: int = 80) -> list:
                          str(r.counts.get("new_versions", "-")), str(r.counts.get("errors", "-")))
         # One definition of health: the analysts' view, not a query of our own.
         for r in conn.execute(text(_HEALTH)):
-            health.add_row(Text(r.source), f"{r.last_success_at:%Y-%m-%d %H:%M}" if r.last_success_at
+            health.add_row(Text(r.source + ("" if r.active else "*")),
+                           f"{r.last_success_at:%Y-%m-%d %H:%M}" if r.last_success_at
                            else "never", str(r.consecutive_failures), str(r.last_run_pages),
                            str(r.new_versions), str(r.last_run_failures),
                            str(r.last_run_without_date),
