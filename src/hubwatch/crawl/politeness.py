@@ -142,15 +142,18 @@ def source_delays(sources: Iterable) -> dict[str, float]:
     return delays
 
 
-def host_gate_for(sources: Iterable, default_delay: float, engine: Engine | None = None) -> HostGate:
+def host_gate_for(sources: Iterable, default_delay: float, engine: Engine | None = None, *,
+                  announce: bool = True) -> HostGate:
     """The gate for one flow run: delays from ``sources`` (``hubwatch.config.sources.SourceConfig``),
     ``default_delay`` seconds for any other host, on ``engine`` (default: the process's
-    hubwatch database, ``hubwatch.models.db.get_engine()``)."""
+    hubwatch database, ``hubwatch.models.db.get_engine()``). ``announce``: log the gate at
+    INFO (a run's first batch), else at DEBUG (its other batches build the same gate)."""
     if engine is None:
         from hubwatch.models.db import get_engine
 
         engine = get_engine()
     delays = source_delays(sources)
-    log.debug("cross-process politeness on for %d hosts (default delay %.2f s)", len(delays),
-             default_delay)
+    log.log(logging.INFO if announce else logging.DEBUG,
+            "cross-process politeness on for %d hosts (default delay %.2f s)", len(delays),
+            default_delay)
     return HostGate(engine, delays, default_delay)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -142,6 +143,10 @@ def deliver_alerts(sessions: sessionmaker[Session], alerts) -> list[Delivery]:
         return []
 
 
+_announced_runs: set[int] = set()  # runs whose fetcher gate this process has logged
+_announced_lock = threading.Lock()
+
+
 @contextmanager
 def run_batch(run_id: int, *, progress: ProgressHook | None = None,
               settings: Settings | None = None, with_fetcher: bool = True
@@ -160,7 +165,10 @@ def run_batch(run_id: int, *, progress: ProgressHook | None = None,
     if not with_fetcher:
         yield pipeline, None
         return
-    gate = host_gate_for(pipeline.sources.values(), settings.fetch.host_delay)
+    with _announced_lock:  # one INFO line per run in this process, not one per batch
+        announce = run_id not in _announced_runs
+        _announced_runs.add(run_id)
+    gate = host_gate_for(pipeline.sources.values(), settings.fetch.host_delay, announce=announce)
     with Fetcher(settings.fetch, host_gate=gate) as fetcher, cancellation.on_cancel(fetcher.cancel):
         yield pipeline, fetcher
 
