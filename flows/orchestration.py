@@ -177,10 +177,10 @@ def _crawl(flow_name: str, sources: list[str] | None, urls: list[str] | None,
            max_pages: int | None, since: dt.date | None, dry_run: bool,
            recheck: bool = False) -> dict:
     params = dict(sources=sources, urls=urls, max_pages=max_pages, since=since, dry_run=dry_run)
+    wanted = list(dict.fromkeys(urls or []))  # given URLs, each once, in the order given
     with _run(flow_name, params) as handle, stop_on_signals(handle.cancellation):
         futures = []
-        if urls and not dry_run:
-            wanted = list(dict.fromkeys(urls))
+        if wanted and not dry_run:
             for i in range(0, len(wanted), URL_CHUNK):
                 futures.append(fetch_urls_task.submit(handle.run_id, wanted[i:i + URL_CHUNK]))
         if sources or not urls:
@@ -189,7 +189,7 @@ def _crawl(flow_name: str, sources: list[str] | None, urls: list[str] | None,
                                                         since, dry_run, recheck))
         counts = _gather(handle, futures)
         if dry_run:  # what a real run would fetch, and which endpoint listed each
-            given = [{"source": None, "url": u, "found_by": GIVEN_URL} for u in dict.fromkeys(urls or [])]
+            given = [{"source": None, "url": u, "found_by": GIVEN_URL} for u in wanted]
             counts["candidates"] = given + [c for fut in futures
                                             for c in (_value(fut) or {}).get("candidates", [])]
     _artifact(flow_name, counts)

@@ -85,9 +85,8 @@ class ServerState:
         """``PREFECT_API_URL`` and ``PREFECT_API_AUTH_STRING`` for a client of this server
         (holds the secret: pass it on, never print it). Without a dashboard, also an empty
         ``PREFECT_UI_URL`` (unless the environment or the Prefect profile sets one): else
-        Prefect derives the UI's
-        address from the API's and logs a "View at" link for each flow run that leads
-        nowhere."""
+        Prefect derives the UI's address from the API's and logs a "View at" link for each
+        flow run that leads nowhere."""
         env = {"PREFECT_API_URL": self.api_url, "PREFECT_API_AUTH_STRING": self.auth_string}
         if not self.dashboard and "PREFECT_UI_URL" not in os.environ and not _profile_setting("PREFECT_UI_URL"):
             env["PREFECT_UI_URL"] = ""

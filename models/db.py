@@ -34,7 +34,7 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-_announced: list[bool] = []  # non-empty once this process has said which server it uses
+_announced = False  # whether this process has logged which embedded server it uses
 
 
 def _embedded_server() -> EmbeddedPostgres:
@@ -56,6 +56,7 @@ def database_url(*, start_embedded: bool = True) -> str:
         models.embedded.EmbeddedError: the embedded server could not be started.
         RuntimeError: ``start_embedded`` is False and none runs.
     """
+    global _announced
     settings = get_settings()
     if settings.database_url is not None:
         return normalise_url(settings.database_url.get_secret_value())
@@ -66,7 +67,7 @@ def database_url(*, start_embedded: bool = True) -> str:
         url = server.acquire().url()
         if not _announced:  # once per process: every engine and batch asks
             log.info("embedded PostgreSQL in %s", settings.data_dir)
-            _announced.append(True)
+            _announced = True
         return url
 
 

@@ -125,14 +125,19 @@ def test_reimport_writes_nothing_and_bodies_read_back(clean_db, shared_dir, tmp_
     extract = again._extract_safely
     again._extract_safely = lambda res, source: parsed.append(res.url) or extract(res, source)
     again.import_warc(warc)
-    with engine.connect() as conn:
-        after = tuple(conn.execute(text(COUNTS)).one())
+    _assert_all_duplicates(engine, again, before, 12)
     engine.dispose()
-    assert before[:3] == (12, 12, 12) and after == before
-    assert again.counts.duplicates == 12 and again.counts.as_dict()["pages_fetched"] == 0
     assert parsed == []  # known captures are not parsed again
     assert bodies == dict(pages)  # byte-identical, whatever the column's compression
 
+
+def _assert_all_duplicates(engine, pipeline, before: tuple, n: int) -> None:
+    """``n`` pages were stored before (``before``: the COUNTS row then), and ``pipeline``
+    counted each of them as a duplicate and wrote nothing."""
+    with engine.connect() as conn:
+        after = tuple(conn.execute(text(COUNTS)).one())
+    assert before[:3] == (n, n, n) and after == before
+    assert pipeline.counts.duplicates == n and pipeline.counts.as_dict()["pages_fetched"] == 0
 
 
 def test_captures_stored_after_the_check_are_duplicates_not_rewritten(clean_db, shared_dir, tmp_path):
@@ -151,11 +156,9 @@ def test_captures_stored_after_the_check_are_duplicates_not_rewritten(clean_db, 
     batch = [Archived(res, late.source_for(res.url), late._extract_safely(res, late.source_for(res.url)))
              for res in read_warc(warc)]  # parsed as if checked before the other run wrote
     late.store_archived(batch)
-    with engine.connect() as conn:
-        after = tuple(conn.execute(text(COUNTS)).one())
+    _assert_all_duplicates(engine, late, before, 6)
     engine.dispose()
-    assert before[:3] == (6, 6, 6) and after == before
-    assert late.counts.duplicates == 6 and late.counts.as_dict()["pages_fetched"] == 0
+
 
 KILLED_IMPORT = """
 import sys

@@ -11,8 +11,18 @@ import subprocess
 import sys
 
 import psutil
+import pytest
 
 from hubwatch.flows.server import ManagedServer, ServerState, _write_private
+
+
+@pytest.fixture(autouse=True)
+def no_ui_address(tmp_path, monkeypatch):
+    """No UI address from the environment or the developer's own Prefect profile: the
+    tests below set the one they need."""
+    monkeypatch.delenv("PREFECT_UI_URL", raising=False)
+    monkeypatch.delenv("PREFECT_PROFILE", raising=False)
+    monkeypatch.setenv("PREFECT_PROFILES_PATH", str(tmp_path / "no-profiles.toml"))
 
 
 def record(server: ManagedServer, pid: int, create_time: float) -> None:
@@ -35,8 +45,7 @@ def test_a_record_counts_only_for_its_own_process(tmp_path):
     assert server.recorded() is None
 
 
-def test_state_file_is_private_and_holds_no_secret_in_repr(tmp_path, monkeypatch):
-    monkeypatch.delenv("PREFECT_UI_URL", raising=False)
+def test_state_file_is_private_and_holds_no_secret_in_repr(tmp_path):
     server = ManagedServer(tmp_path)
     me = psutil.Process()
     record(server, me.pid, me.create_time())
@@ -59,7 +68,6 @@ def test_a_client_links_to_a_dashboard_only_where_the_server_serves_one(monkeypa
     """An empty PREFECT_UI_URL stops Prefect's "View at <url>" line for each flow run when
     the server has no dashboard (a link that leads nowhere); a server with one, or a UI
     address the user set, keeps the link."""
-    monkeypatch.delenv("PREFECT_UI_URL", raising=False)
     bare = ServerState(1, 9, 0.0, 0.0, "hubwatch:x")
     assert bare.client_env()["PREFECT_UI_URL"] == ""
     with_ui = ServerState(1, 9, 0.0, 0.0, "hubwatch:x", dashboard=True)
@@ -90,8 +98,6 @@ def test_the_dashboard_flag_reads_prefects_own_precedence():
 
 
 def test_a_ui_address_in_the_prefect_profile_is_kept(tmp_path, monkeypatch):
-    monkeypatch.delenv("PREFECT_UI_URL", raising=False)
-    monkeypatch.delenv("PREFECT_PROFILE", raising=False)
     profiles = tmp_path / "profiles.toml"
     profiles.write_text('active = "mine"\n[profiles.mine]\nPREFECT_UI_URL = "https://ui.example.org"\n')
     monkeypatch.setenv("PREFECT_PROFILES_PATH", str(profiles))

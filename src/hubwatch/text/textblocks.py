@@ -63,9 +63,10 @@ _META_LINE = re.compile(r"^[（(【\[]?\s*(?:记者[\s：:]|责任编辑|编辑|
                         # the page's own controls: font size, back to top
                         r"(?:调整)?字体(?:[：:]|大小|$)|(?:返回|回到)顶部|back to top\b)", re.IGNORECASE)
 _BYLINE = re.compile(r"^(?:Written |Reported |Posted )?[Bb]y\s+[A-Z][\w.'-]+(?:\s+[A-Z][\w.'-]+)*(?:,|\s+and\s|$)")
-_DATELINE = re.compile(r"^[\s\d:：/.年月日-]{6,}\S{0,12}$")
+_DATE_START = r"^[\s\d:：/.年月日-]{6,}"  # a line opening with a date and/or time
+_DATELINE = re.compile(_DATE_START + r"\S{0,12}$")
 # A date line that goes on with the source or author ("2020-10-04 20:30 来源: 长江网").
-_DATED_META = re.compile(r"^[\s\d:：/.年月日-]{6,}\s*(?:来源|稿源|作者|编辑|责任编辑|发布者|发布机构|记者)\s*[：:]")
+_DATED_META = re.compile(_DATE_START + r"\s*(?:来源|稿源|作者|编辑|责任编辑|发布者|发布机构|记者)\s*[：:]")
 # An English date/time line ("Updated 5:27 am CST, Wednesday, November 20, 2019"): nothing
 # but these words, numbers and punctuation, with at least one number.
 _DATE_WORDS = re.compile(r"\b(?:updated|published|posted|last|modified|on|at|am|pm|a\.m|p\.m|[ecmp][sd]t|gmt|utc|bst|cet|"
@@ -372,7 +373,7 @@ def _best_range(w: Walk, headline: int | None = None) -> tuple[int, int]:
     prefix = _prefix_sums([b.value for b in w.blocks])
     best, (start, end) = float("-inf"), (0, len(w.blocks))
     candidates = [(f, l) for f, l, negs in w.ranges if not w.negative(negs)]
-    if headline is not None and candidates:
+    if headline is not None:
         # The article under the page's own headline: the element holding the <h1>, or one
         # starting just after it, when it carries prose (pages that scroll into more articles).
         # One article has one <h1>: an element holding another one holds another article.
